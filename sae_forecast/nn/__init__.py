@@ -1,0 +1,54 @@
+"""Pure PyTorch core: the SAE embedding family, RevIN, the shared encoder and four backbones.
+
+Nothing here imports sktime or skorch.
+"""
+
+from sae_forecast.nn.backbone import PRECISIONS, Backbone
+from sae_forecast.nn.dropout import SeededDropout
+from sae_forecast.nn.embeddings import (
+    EMBEDDING_KINDS,
+    ChannelEmbedding,
+    IndependentEmbedding,
+    LightSAEEmbedding,
+    LowRankSAEEmbedding,
+    SAEEmbedding,
+    SharedEmbedding,
+    make_embedding,
+    parameter_count,
+)
+from sae_forecast.nn.itransformer import iTransformer
+from sae_forecast.nn.merge import merge_embeddings, to_independent
+from sae_forecast.nn.patchtst import PatchTST
+from sae_forecast.nn.revin import RevIN
+from sae_forecast.nn.rlinear import RLinear
+from sae_forecast.nn.rmlp import RMLP
+from sae_forecast.nn.seeding import attach_generator, reset_parameters
+from sae_forecast.nn.transformer import TransformerEncoder
+
+BACKBONES = {"RLinear": RLinear, "RMLP": RMLP, "PatchTST": PatchTST, "iTransformer": iTransformer}
+
+__all__ = [
+    "BACKBONES",
+    "EMBEDDING_KINDS",
+    "PRECISIONS",
+    "RMLP",
+    "Backbone",
+    "ChannelEmbedding",
+    "IndependentEmbedding",
+    "LightSAEEmbedding",
+    "LowRankSAEEmbedding",
+    "PatchTST",
+    "RLinear",
+    "RevIN",
+    "SAEEmbedding",
+    "SeededDropout",
+    "SharedEmbedding",
+    "TransformerEncoder",
+    "attach_generator",
+    "iTransformer",
+    "make_embedding",
+    "merge_embeddings",
+    "parameter_count",
+    "reset_parameters",
+    "to_independent",
+]

@@ -1,0 +1,104 @@
+"""iTransformer (Liu et al., 2024): one token per channel, attention across channels."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from sae_forecast.nn.backbone import Backbone
+from sae_forecast.nn.dropout import SeededDropout
+from sae_forecast.nn.embeddings import make_embedding
+from sae_forecast.nn.transformer import TransformerEncoder
+
+__all__ = ["iTransformer"]
+
+
+class iTransformer(Backbone):
+    """iTransformer whose inverted series embedding is a channel embedding of the SAE family.
+
+    Each channel's whole window becomes one ``d_model`` token through the channel embedding;
+    a post-LayerNorm encoder (with a final LayerNorm) attends across channels; a linear
+    projector maps each token to the horizon.
+
+    Parameters
+    ----------
+    seq_len : int
+        Lookback length ``L``.
+    pred_len : int
+        Horizon ``H``.
+    n_channels : int
+        Number of channels ``N``.
+    embedding : str, default="shared"
+        Kind of series embedding (see :func:`~sae_forecast.nn.make_embedding`).
+    rank : int, default=25
+        Residual rank (``sae_lowrank``, ``lightsae``).
+    pool_size : int, default=10
+        Pool size ``K`` (``lightsae``).
+    d_model : int, default=512
+        Token width.
+    n_heads : int, default=8
+        Attention heads.
+    d_ff : int, default=512
+        Feed-forward width.
+    n_layers : int, default=2
+        Encoder layers.
+    dropout : float, default=0.1
+        Dropout after the embedding and inside the encoder.
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward activation.
+    revin : bool, default=True
+        Whether to normalise each window.
+    revin_affine : bool, default=False
+        Whether RevIN is affine.
+    precision : {"fp32", "bf16"}, default="fp32"
+        Autocast precision of the body.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = iTransformer(
+    ...     96, 24, n_channels=5, embedding="lightsae", pool_size=2, d_model=16, n_heads=2, d_ff=16
+    ... )
+    >>> model(torch.randn(4, 96, 5)).shape
+    torch.Size([4, 24, 5])
+    """
+
+    def __init__(
+        self,
+        seq_len: int,
+        pred_len: int,
+        n_channels: int,
+        *,
+        embedding: str = "shared",
+        rank: int = 25,
+        pool_size: int = 10,
+        d_model: int = 512,
+        n_heads: int = 8,
+        d_ff: int = 512,
+        n_layers: int = 2,
+        dropout: float = 0.1,
+        activation: str = "gelu",
+        revin: bool = True,
+        revin_affine: bool = False,
+        precision: str = "fp32",
+    ) -> None:
+        super().__init__(
+            seq_len,
+            pred_len,
+            n_channels,
+            revin=revin,
+            revin_affine=revin_affine,
+            precision=precision,
+        )
+        self.embedding = make_embedding(
+            embedding, n_channels, seq_len, d_model, rank=rank, pool_size=pool_size
+        )
+        self.dropout = SeededDropout(dropout)
+        self.encoder = TransformerEncoder(
+            d_model, n_heads, d_ff, n_layers, dropout=dropout, activation=activation, norm="layer"
+        )
+        self.projector = nn.Linear(d_model, pred_len)
+
+    def _forecast(self, z: Tensor) -> Tensor:
+        tokens = self.dropout(self.embedding(z.transpose(1, 2)))  # (B, N, d_model)
+        encoded = self.encoder(tokens)  # (B, N, d_model)
+        return self.projector(encoded).transpose(1, 2)  # (B, H, N)

@@ -1,0 +1,80 @@
+"""RLinear (Li et al., 2023): one linear map from lookback to horizon inside RevIN."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from sae_forecast.nn.backbone import Backbone
+from sae_forecast.nn.dropout import SeededDropout
+from sae_forecast.nn.embeddings import make_embedding
+
+__all__ = ["RLinear"]
+
+
+class RLinear(Backbone):
+    """RLinear with a channel embedding of the SAE family as its whole body.
+
+    The embedding maps each channel's lookback window (``seq_len``) straight to its forecast
+    (``pred_len``), so ``embedding="lightsae"`` gives every channel its own merged linear model.
+
+    Parameters
+    ----------
+    seq_len : int
+        Lookback length ``L``.
+    pred_len : int
+        Horizon ``H``.
+    n_channels : int
+        Number of channels ``N``.
+    embedding : str, default="shared"
+        Kind of embedding (see :func:`~sae_forecast.nn.make_embedding`).
+    rank : int, default=25
+        Residual rank (``sae_lowrank``, ``lightsae``).
+    pool_size : int, default=10
+        Pool size ``K`` (``lightsae``).
+    dropout : float, default=0.0
+        Dropout on the normalised input.
+    revin : bool, default=True
+        Whether to normalise each window.
+    revin_affine : bool, default=False
+        Whether RevIN is affine.
+    precision : {"fp32", "bf16"}, default="fp32"
+        Autocast precision of the body.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = RLinear(96, 24, n_channels=7, embedding="lightsae", pool_size=3)
+    >>> model(torch.randn(4, 96, 7)).shape
+    torch.Size([4, 24, 7])
+    """
+
+    def __init__(
+        self,
+        seq_len: int,
+        pred_len: int,
+        n_channels: int,
+        *,
+        embedding: str = "shared",
+        rank: int = 25,
+        pool_size: int = 10,
+        dropout: float = 0.0,
+        revin: bool = True,
+        revin_affine: bool = False,
+        precision: str = "fp32",
+    ) -> None:
+        super().__init__(
+            seq_len,
+            pred_len,
+            n_channels,
+            revin=revin,
+            revin_affine=revin_affine,
+            precision=precision,
+        )
+        self.dropout = SeededDropout(dropout)
+        self.embedding = make_embedding(
+            embedding, n_channels, seq_len, pred_len, rank=rank, pool_size=pool_size
+        )
+
+    def _forecast(self, z: Tensor) -> Tensor:
+        channels = self.dropout(z.transpose(1, 2))  # (B, N, L)
+        return self.embedding(channels).transpose(1, 2)  # (B, H, N)

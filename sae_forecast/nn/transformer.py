@@ -1,0 +1,197 @@
+"""The post-norm Transformer encoder shared by PatchTST and iTransformer."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from sae_forecast.nn.dropout import SeededDropout
+
+__all__ = ["EncoderLayer", "MultiHeadSelfAttention", "TransformerEncoder", "sinusoidal_positions"]
+
+_ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
+_NORMS = ("layer", "batch")
+
+
+def sinusoidal_positions(length: int, d_model: int) -> Tensor:
+    """Return the fixed sine/cosine position table of Vaswani et al., shape ``(length, d_model)``.
+
+    Examples
+    --------
+    >>> sinusoidal_positions(12, 8).shape
+    torch.Size([12, 8])
+    """
+    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)  # (T, 1)
+    frequency = torch.exp(
+        torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+    )  # (ceil(d/2),)
+    table = torch.zeros(length, d_model)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: d_model // 2])
+    return table
+
+
+class TokenBatchNorm(nn.Module):
+    """BatchNorm over the feature axis of ``(batch, tokens, d_model)``, as in PatchTST.
+
+    Statistics are taken over batch and tokens together.
+    """
+
+    def __init__(self, d_model: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(d_model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalise ``x`` of shape ``(batch, tokens, d_model)``."""
+        return self.norm(x.reshape(-1, x.shape[-1])).view_as(x)
+
+
+def _make_norm(norm: str, d_model: int) -> nn.Module:
+    if norm not in _NORMS:
+        raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}.")
+    return nn.LayerNorm(d_model) if norm == "layer" else TokenBatchNorm(d_model)
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Full multi-head self-attention with dropout on the attention weights.
+
+    Parameters
+    ----------
+    d_model : int
+        Token width; must be divisible by ``n_heads``.
+    n_heads : int
+        Number of heads.
+    dropout : float, default=0.0
+        Dropout on the attention weights (training only).
+
+    Examples
+    --------
+    >>> attn = MultiHeadSelfAttention(d_model=16, n_heads=4)
+    >>> attn(torch.randn(2, 5, 16)).shape
+    torch.Size([2, 5, 16])
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}.")
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)  # query, key and value in one matmul
+        self.out = nn.Linear(d_model, d_model)
+        self.dropout = SeededDropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Attend over the tokens of ``x`` ``(batch, tokens, d_model)``; same shape out."""
+        batch, tokens, d_model = x.shape
+        head_dim = d_model // self.n_heads
+        qkv = self.qkv(x).view(batch, tokens, 3, self.n_heads, head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, T, head_dim)
+        if self.training and self.dropout.p > 0:
+            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(head_dim))  # (B, H, T, T)
+            context = self.dropout(scores.softmax(dim=-1)) @ v  # (B, H, T, head_dim)
+        else:
+            context = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, head_dim)
+        context = context.transpose(1, 2).reshape(batch, tokens, d_model)
+        return self.out(context)
+
+
+class EncoderLayer(nn.Module):
+    """Post-norm encoder layer: attention and a two-layer feed-forward, each with a residual.
+
+    Parameters
+    ----------
+    d_model : int
+        Token width.
+    n_heads : int
+        Number of attention heads.
+    d_ff : int
+        Hidden width of the feed-forward block.
+    dropout : float, default=0.1
+        Dropout on attention weights, residual branches and the feed-forward hidden layer.
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward activation.
+    norm : {"layer", "batch"}, default="layer"
+        LayerNorm (iTransformer) or BatchNorm over tokens (PatchTST).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        *,
+        dropout: float = 0.1,
+        activation: str = "gelu",
+        norm: str = "layer",
+    ) -> None:
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}.")
+        self.activation = activation
+        self.attention = MultiHeadSelfAttention(d_model, n_heads, dropout)
+        self.ff_in = nn.Linear(d_model, d_ff)
+        self.ff_out = nn.Linear(d_ff, d_model)
+        self.norm1 = _make_norm(norm, d_model)
+        self.norm2 = _make_norm(norm, d_model)
+        self.dropout = SeededDropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Transform ``x`` of shape ``(batch, tokens, d_model)``; same shape out."""
+        x = self.norm1(x + self.dropout(self.attention(x)))
+        hidden = self.dropout(_ACTIVATIONS[self.activation](self.ff_in(x)))  # (B, T, d_ff)
+        return self.norm2(x + self.dropout(self.ff_out(hidden)))
+
+
+class TransformerEncoder(nn.Module):
+    """A stack of post-norm :class:`EncoderLayer` followed by a final norm.
+
+    Parameters
+    ----------
+    d_model : int
+        Token width.
+    n_heads : int
+        Number of attention heads.
+    d_ff : int
+        Hidden width of each feed-forward block.
+    n_layers : int
+        Number of layers.
+    dropout : float, default=0.1
+        Dropout inside each layer.
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward activation.
+    norm : {"layer", "batch"}, default="layer"
+        Norm used inside the layers and at the end.
+
+    Examples
+    --------
+    >>> enc = TransformerEncoder(d_model=16, n_heads=2, d_ff=32, n_layers=2, norm="batch")
+    >>> enc(torch.randn(3, 7, 16)).shape
+    torch.Size([3, 7, 16])
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        n_layers: int,
+        *,
+        dropout: float = 0.1,
+        activation: str = "gelu",
+        norm: str = "layer",
+    ) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            EncoderLayer(d_model, n_heads, d_ff, dropout=dropout, activation=activation, norm=norm)
+            for _ in range(n_layers)
+        )
+        self.norm = _make_norm(norm, d_model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Encode ``x`` of shape ``(batch, tokens, d_model)``; same shape out."""
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)

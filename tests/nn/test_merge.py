@@ -1,0 +1,49 @@
+"""Tests of sae_forecast.nn.merge: the exported plain-weight model computes the same function."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sae_forecast.nn import BACKBONES, EMBEDDING_KINDS, IndependentEmbedding
+from sae_forecast.nn.embeddings import make_embedding
+from sae_forecast.nn.merge import merge_embeddings, to_independent
+from tests.models import build_backbone
+
+
+def _randomise(module):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return module
+
+
+@pytest.mark.parametrize("kind", list(EMBEDDING_KINDS))
+def test_to_independent_same_outputs(kind):
+    emb = _randomise(make_embedding(kind, 4, 10, 6, rank=3, pool_size=2))
+    plain = to_independent(emb)
+    assert isinstance(plain, IndependentEmbedding)
+    x = torch.randn(8, 4, 10)
+    assert torch.allclose(plain(x), emb(x), atol=1e-6)
+
+
+def test_to_independent_without_bias():
+    emb = make_embedding("lightsae", 4, 10, 6, rank=3, pool_size=2, bias=False)
+    assert to_independent(emb).bias is None
+
+
+@pytest.mark.parametrize("backbone", list(BACKBONES))
+@pytest.mark.parametrize("kind", ["sae", "sae_lowrank", "lightsae"])
+def test_merged_backbone_same_outputs(backbone, kind):
+    model = _randomise(build_backbone(backbone, kind)).eval()
+    merged = merge_embeddings(model)
+    assert isinstance(merged.embedding, IndependentEmbedding)
+    assert type(model.embedding) is not IndependentEmbedding  # the original is untouched
+    x = torch.randn(4, model.seq_len, model.n_channels)
+    with torch.no_grad():
+        assert torch.allclose(merged(x), model(x), atol=1e-5)
+
+
+def test_merge_embedding_itself():
+    emb = make_embedding("sae", 2, 3, 4)
+    assert isinstance(merge_embeddings(emb), IndependentEmbedding)

@@ -1,0 +1,54 @@
+"""Tests of sae_forecast.nn.transformer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sae_forecast.nn.transformer import (
+    MultiHeadSelfAttention,
+    TransformerEncoder,
+    sinusoidal_positions,
+)
+
+
+def test_manual_attention_path_equals_sdpa_without_dropout():
+    attn = MultiHeadSelfAttention(16, 4, dropout=0.0)
+    x = torch.randn(2, 6, 16)
+    eval_out = attn.eval()(x)
+    attn.dropout.p = 1e-9  # force the manual path in training mode; the mask keeps everything
+    attn.train()
+    assert torch.allclose(attn(x), eval_out, atol=1e-5)
+
+
+def test_attention_mixes_tokens():
+    attn = MultiHeadSelfAttention(8, 2).eval()
+    x = torch.randn(1, 4, 8)
+    y1 = attn(x)
+    x2 = x.clone()
+    x2[0, 3] += 1.0
+    assert not torch.allclose(attn(x2)[0, 0], y1[0, 0])  # token 0 sees token 3
+
+
+def test_heads_must_divide_width():
+    with pytest.raises(ValueError, match="d_model=10 must be divisible by n_heads=4"):
+        MultiHeadSelfAttention(10, 4)
+
+
+def test_unknown_norm_and_activation():
+    with pytest.raises(ValueError, match=r"norm must be one of \('layer', 'batch'\), got 'rms'"):
+        TransformerEncoder(8, 2, 8, 1, norm="rms")
+    with pytest.raises(ValueError, match=r"activation must be one of \['gelu', 'relu'\]"):
+        TransformerEncoder(8, 2, 8, 1, activation="tanh")
+
+
+def test_batch_norm_encoder_uses_batch_statistics():
+    enc = TransformerEncoder(8, 2, 16, 1, norm="batch", dropout=0.0).train()
+    out = enc(torch.randn(4, 5, 8) * 3 + 1)
+    assert torch.allclose(out.reshape(-1, 8).mean(0), torch.zeros(8), atol=1e-5)
+
+
+def test_positions_match_formula():
+    table = sinusoidal_positions(5, 6)
+    assert torch.allclose(table[3, 2], torch.sin(torch.tensor(3 / 10000 ** (2 / 6))))
+    assert torch.allclose(table[3, 3], torch.cos(torch.tensor(3 / 10000 ** (2 / 6))))

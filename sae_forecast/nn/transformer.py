@@ -7,13 +7,17 @@ import math
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
 
-from sae_forecast.nn.dropout import SeededDropout
+from sae_forecast.nn.dropout import SeededDropout, apply_mask, keep_mask
 
 __all__ = ["EncoderLayer", "MultiHeadSelfAttention", "TransformerEncoder", "sinusoidal_positions"]
 
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 _NORMS = ("layer", "batch")
+# Training attention with dropout materialises (batch, heads, T, T) maps several times. Above
+# this many score entries per forward it runs in batch chunks that are recomputed in backward.
+MAX_SCORES_PER_CHUNK = 1 << 25  # 32M floats, 128 MiB
 
 
 def sinusoidal_positions(length: int, d_model: int) -> Tensor:
@@ -55,6 +59,18 @@ def _make_norm(norm: str, d_model: int) -> nn.Module:
     return nn.LayerNorm(d_model) if norm == "layer" else TokenBatchNorm(d_model)
 
 
+def _attend_with_dropout(q: Tensor, k: Tensor, v: Tensor, p: float, seed: int) -> Tensor:
+    """Softmax attention with dropout whose mask is drawn from ``seed`` (so it can be redrawn).
+
+    Shapes: ``q, k, v`` are ``(batch, heads, T, head_dim)``; so is the result.
+    """
+    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # (B, H, T, T)
+    probs = scores.softmax(dim=-1)
+    generator = torch.Generator(device=q.device)
+    generator.manual_seed(seed)
+    return apply_mask(probs, keep_mask(probs.shape, p, generator, q.device), p) @ v
+
+
 class MultiHeadSelfAttention(nn.Module):
     """Full multi-head self-attention with dropout on the attention weights.
 
@@ -90,12 +106,31 @@ class MultiHeadSelfAttention(nn.Module):
         qkv = self.qkv(x).view(batch, tokens, 3, self.n_heads, head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, T, head_dim)
         if self.training and self.dropout.p > 0:
-            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(head_dim))  # (B, H, T, T)
-            context = self.dropout(scores.softmax(dim=-1)) @ v  # (B, H, T, head_dim)
+            context = self._attend_in_chunks(q, k, v)  # (B, H, T, head_dim)
         else:
             context = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, head_dim)
         context = context.transpose(1, 2).reshape(batch, tokens, d_model)
         return self.out(context)
+
+    def _attend_in_chunks(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        batch, heads, tokens, _ = q.shape
+        chunk = max(1, MAX_SCORES_PER_CHUNK // (heads * tokens * tokens))
+        p = self.dropout.p
+        if chunk >= batch:
+            return _attend_with_dropout(q, k, v, p, self.dropout.draw_seed())
+        parts = [
+            checkpoint(
+                _attend_with_dropout,
+                q[i : i + chunk],
+                k[i : i + chunk],
+                v[i : i + chunk],
+                p,
+                self.dropout.draw_seed(),
+                use_reentrant=False,
+            )
+            for i in range(0, batch, chunk)
+        ]
+        return torch.cat(parts)  # (B, H, T, head_dim)
 
 
 class EncoderLayer(nn.Module):

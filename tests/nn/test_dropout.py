@@ -7,7 +7,7 @@ import pickle
 import pytest
 import torch
 
-from sae_forecast.nn.dropout import SeededDropout, keep_mask
+from sae_forecast.nn.dropout import SeededDropout, apply_mask, keep_mask
 
 
 @pytest.mark.parametrize("p", [0.05, 0.1, 0.5, 0.9])
@@ -61,3 +61,13 @@ def test_pickle_drops_the_generator():
     drop = SeededDropout(0.2)
     drop.generator = torch.Generator().manual_seed(0)
     assert pickle.loads(pickle.dumps(drop)).generator is None
+
+
+def test_apply_mask_keeps_only_the_boolean_mask_for_backward():
+    x = torch.randn(1000, requires_grad=True)
+    mask = torch.rand(1000) > 0.5
+    out = apply_mask(x, mask, 0.5)
+    saved = out.grad_fn.saved_tensors
+    assert len(saved) == 1 and saved[0].dtype == torch.bool
+    out.sum().backward()
+    assert torch.equal(x.grad, mask.float() * 2)

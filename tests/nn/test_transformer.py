@@ -52,3 +52,37 @@ def test_positions_match_formula():
     table = sinusoidal_positions(5, 6)
     assert torch.allclose(table[3, 2], torch.sin(torch.tensor(3 / 10000 ** (2 / 6))))
     assert torch.allclose(table[3, 3], torch.cos(torch.tensor(3 / 10000 ** (2 / 6))))
+
+
+def _chunked_run(monkeypatch, recompute: bool):
+    from sae_forecast.nn import transformer
+
+    monkeypatch.setattr(transformer, "MAX_SCORES_PER_CHUNK", 2 * 2 * 5 * 5)  # 2 rows per chunk
+    if not recompute:
+        monkeypatch.setattr(transformer, "checkpoint", lambda f, *a, **_: f(*a))
+    torch.manual_seed(0)
+    attn = MultiHeadSelfAttention(8, 2, dropout=0.3).train()
+    attn.dropout.generator = torch.Generator().manual_seed(11)
+    x = torch.randn(6, 5, 8, requires_grad=True)
+    out = attn(x)
+    out.square().sum().backward()
+    return out.detach(), x.grad, attn.qkv.weight.grad
+
+
+def test_chunked_attention_recomputes_the_same_dropout_masks(monkeypatch):
+    out, grad_x, grad_w = _chunked_run(monkeypatch, recompute=True)
+    ref_out, ref_grad_x, ref_grad_w = _chunked_run(monkeypatch, recompute=False)
+    assert torch.equal(out, ref_out)
+    assert torch.allclose(grad_x, ref_grad_x, atol=1e-6)
+    assert torch.allclose(grad_w, ref_grad_w, atol=1e-6)
+    assert (out == 0).sum() == 0  # dropout hits the attention weights, not the outputs
+
+
+def test_attention_dropout_is_reproducible_from_the_generator():
+    attn = MultiHeadSelfAttention(8, 2, dropout=0.5).train()
+    x = torch.randn(3, 4, 8)
+    attn.dropout.generator = torch.Generator().manual_seed(1)
+    a = attn(x)
+    attn.dropout.generator = torch.Generator().manual_seed(1)
+    assert torch.equal(a, attn(x))
+    assert not torch.allclose(a, attn.eval()(x))

@@ -1,0 +1,56 @@
+"""Plain-text helpers shared by the benchmarks: machine header and markdown tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["machine_line", "markdown_table"]
+
+
+def machine_line(device: str = "cpu") -> str:
+    """Describe the machine a figure was measured on (cores, threads, torch, device).
+
+    Examples
+    --------
+    >>> "torch" in machine_line()
+    True
+    """
+    parts = [
+        f"{platform.machine()} {platform.system()}",
+        f"{os.cpu_count()} cores",
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
+        f"device {device}",
+    ]
+    if device.startswith("cuda") and torch.cuda.is_available():
+        parts.append(torch.cuda.get_device_name(0))
+    return ", ".join(parts)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+    return str(value)
+
+
+def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """Format ``rows`` (dicts) as a GitHub markdown table with the given column order.
+
+    Examples
+    --------
+    >>> print(markdown_table([{"a": 1, "b": 0.123456}], ["a", "b"]))
+    | a | b |
+    |---|---|
+    | 1 | 0.1235 |
+    """
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+    return "\n".join(lines)

@@ -130,19 +130,35 @@ def inference_table(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def _memory_child(backbone: str, n_channels: int, args: argparse.Namespace) -> dict:
-    """Measure in this (fresh) process: RSS before and peak RSS after one training step."""
+def peak_rss_gib() -> float:
+    """Peak resident memory of this process so far, in GiB.
+
+    Reads ``VmHWM`` from ``/proc/self/status`` (reset by ``exec``); ``ru_maxrss`` is a fallback
+    off Linux, but on Linux it carries the parent's peak across ``fork``/``exec``.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**20  # kB -> GiB
+    except OSError:
+        pass
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _memory_child(backbone: str, n_channels: int, args: argparse.Namespace) -> dict:
+    """Measure in this (fresh) process: RSS before and peak RSS after one training step."""
     model = build(backbone, "lightsae", n_channels, args, TRAFFIC_OPTIONS).train()
     batch = args.memory_batch_size
     x = torch.randn(batch, args.seq_len, n_channels)
     y = torch.randn(batch, args.pred_len, n_channels)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    before = peak_rss_gib()
     optimiser = torch.optim.Adam(model.parameters())
     _train_step(model, x, y)
     optimiser.step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    peak = peak_rss_gib()
     return {
         "backbone": backbone,
         "N": n_channels,
@@ -187,7 +203,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--memory-backbones", nargs="+", default=list(BACKBONES), choices=list(BACKBONES)
     )
-    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--tables",
+        nargs="+",
+        default=["training", "inference", "memory"],
+        choices=["training", "inference", "memory"],
+    )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -204,16 +225,21 @@ def main(argv=None) -> None:
         f"medians of {args.repeats} interleaved rounds; sizes {MODEL_OPTIONS}\n"
     )
     kinds = list(EMBEDDING_KINDS)
-    print("## Training step (forward + backward), ms per batch\n")
-    print(markdown_table(training_table(args), ["backbone", "N", *kinds, "lightsae/shared"]))
-    print("\n## Inference (eval, no grad), ms per batch\n")
-    print(
-        markdown_table(
-            inference_table(args),
-            ["backbone", "N", "shared", "independent", "lightsae (cached)", "cached/independent"],
-        )
-    )
-    if not args.skip_memory:
+    if "training" in args.tables:
+        print("## Training step (forward + backward), ms per batch\n")
+        print(markdown_table(training_table(args), ["backbone", "N", *kinds, "lightsae/shared"]))
+    if "inference" in args.tables:
+        print("\n## Inference (eval, no grad), ms per batch\n")
+        columns = [
+            "backbone",
+            "N",
+            "shared",
+            "independent",
+            "lightsae (cached)",
+            "cached/independent",
+        ]
+        print(markdown_table(inference_table(args), columns))
+    if "memory" in args.tables:
         print(f"\n## Peak memory of one LightSAE training step, N={args.memory_channels}\n")
         print(f"sizes: {TRAFFIC_OPTIONS}\n")
         print(

@@ -1,1 +1,23 @@
-"""sae_forecast.forecasting"""
+"""The sktime face: four forecasters, one per backbone, sharing one base."""
+
+from sae_forecast.forecasting._base import LightSAEForecaster
+from sae_forecast.forecasting.itransformer import LightSAEiTransformerForecaster
+from sae_forecast.forecasting.patchtst import LightSAEPatchTSTForecaster
+from sae_forecast.forecasting.rlinear import LightSAERLinearForecaster
+from sae_forecast.forecasting.rmlp import LightSAERMLPForecaster
+
+FORECASTERS = {
+    "RLinear": LightSAERLinearForecaster,
+    "RMLP": LightSAERMLPForecaster,
+    "PatchTST": LightSAEPatchTSTForecaster,
+    "iTransformer": LightSAEiTransformerForecaster,
+}
+
+__all__ = [
+    "FORECASTERS",
+    "LightSAEForecaster",
+    "LightSAEPatchTSTForecaster",
+    "LightSAERLinearForecaster",
+    "LightSAERMLPForecaster",
+    "LightSAEiTransformerForecaster",
+]

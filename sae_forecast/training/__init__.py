@@ -1,1 +1,15 @@
-"""sae_forecast.training"""
+"""The skorch layer: a net that trains a backbone on windows (never imports sktime)."""
+
+from sae_forecast.training.dataset import ArrayWindows, SeriesWindows
+from sae_forecast.training.iterator import BatchIterator
+from sae_forecast.training.net import ForecastingNet, spawn_seeds
+from sae_forecast.training.split import ChronologicalSplit
+
+__all__ = [
+    "ArrayWindows",
+    "BatchIterator",
+    "ChronologicalSplit",
+    "ForecastingNet",
+    "SeriesWindows",
+    "spawn_seeds",
+]

@@ -1,0 +1,167 @@
+"""Datasets that cut training windows out of a series lazily, one batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+__all__ = ["ArrayWindows", "SeriesWindows"]
+
+
+class SeriesWindows(Dataset):
+    """Windows ``(seq_len, pred_len)`` of one or more series, gathered per batch.
+
+    The series stay in memory once; a batch is gathered with one indexing operation, so the
+    windows are never materialised as a copy (a stride-1 window set would otherwise hold
+    ``seq_len + pred_len`` copies of every row).
+
+    Parameters
+    ----------
+    series : array-like or Tensor of shape (n_rows, n_channels), or a list of them
+        The (already scaled) series; several series of the same width give windows that never
+        cross from one series to the next.
+    seq_len : int
+        Lookback length.
+    pred_len : int
+        Horizon.
+    observed : array-like of bool, same shape as ``series``, or a list, default=None
+        Where the targets were observed (False where a gap was imputed). When given, batches
+        carry the target mask and the loss ignores unobserved targets.
+    starts : array-like of int, default=None
+        Row offsets (into the concatenated series) of the windows to keep; all complete windows
+        by default.
+    device : str or torch.device, default="cpu"
+        Where the series and the batches live.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = SeriesWindows(np.arange(40.0).reshape(20, 2), seq_len=4, pred_len=2)
+    >>> len(data)
+    15
+    >>> X, y = data.batch(np.array([0, 3]))
+    >>> tuple(X.shape), tuple(y.shape)
+    ((2, 4, 2), (2, 2, 2))
+    """
+
+    def __init__(
+        self, series, seq_len: int, pred_len: int, *, observed=None, starts=None, device="cpu"
+    ) -> None:
+        parts = list(series) if isinstance(series, (list, tuple)) else [series]
+        self.seq_len = seq_len
+        self.pred_len = pred_len
+        self.values = _stack(parts, torch.float32, device)  # (rows, N)
+        self.observed = None
+        if observed is not None:
+            masks = list(observed) if isinstance(observed, (list, tuple)) else [observed]
+            self.observed = _stack(masks, torch.bool, device)
+        if starts is None:
+            starts = _all_starts([len(p) for p in parts], seq_len, pred_len)
+        self.starts = torch.as_tensor(np.asarray(starts), dtype=torch.long, device=device)
+        self._offsets = torch.arange(seq_len + pred_len, device=device)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels (columns) of the series."""
+        return self.values.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int):
+        X, y = self.batch(torch.tensor([index]))
+        return X[0], (tuple(part[0] for part in y) if isinstance(y, tuple) else y[0])
+
+    def batch(self, indices) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+        """Gather windows ``indices``: ``X (b, seq_len, N)`` and ``y (b, pred_len, N)``.
+
+        With an observed mask, ``y`` is the pair ``(targets, mask)``.
+        """
+        rows = self.starts[torch.as_tensor(indices, device=self.starts.device)]
+        window = self.values[rows[:, None] + self._offsets]  # (b, L+H, N)
+        X, y = window[:, : self.seq_len], window[:, self.seq_len :]
+        if self.observed is None:
+            return X, y
+        mask = self.observed[rows[:, None] + self._offsets[self.seq_len :]]  # (b, H, N)
+        return X, (y, mask)
+
+    def subset(self, indices) -> SeriesWindows:
+        """Return the windows ``indices`` as a dataset sharing this one's series."""
+        view = object.__new__(SeriesWindows)
+        view.__dict__.update(self.__dict__)
+        view.starts = self.starts[torch.as_tensor(np.asarray(indices), dtype=torch.long)]
+        return view
+
+
+class ArrayWindows(Dataset):
+    """Pre-cut windows ``X (n, seq_len, N)`` and ``y (n, pred_len, N)`` as one dataset.
+
+    Wraps arrays the user already windowed (as sklearn's ``GridSearchCV`` passes them). The
+    arrays are kept as given (numpy views stay views); each batch is converted to a float32
+    tensor when it is drawn, so only one batch is ever copied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = ArrayWindows(np.zeros((5, 4, 2)), np.zeros((5, 3, 2)))
+    >>> data.batch(np.array([1, 2]))[1].shape
+    torch.Size([2, 3, 2])
+    """
+
+    def __init__(self, X, y=None, *, device="cpu") -> None:
+        self.X = X if isinstance(X, Tensor) else np.asarray(X)
+        self.y = None if y is None else (y if isinstance(y, Tensor) else np.asarray(y))
+        if self.X.ndim != 3:
+            raise ValueError(
+                f"X must have shape (n_windows, seq_len, n_channels), got {tuple(self.X.shape)}."
+            )
+        if self.y is not None and len(self.y) != len(self.X):
+            raise ValueError(f"X has {len(self.X)} windows but y has {len(self.y)}.")
+        self.device = device
+        self.index = np.arange(len(self.X))
+        self.seq_len = self.X.shape[1]
+        self.pred_len = None if self.y is None else self.y.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, index: int):
+        X, y = self.batch(np.array([index]))
+        return X[0], (None if y is None else y[0])
+
+    def batch(self, indices):
+        """Return ``(X[indices], y[indices])`` as float32 tensors (``y`` None without targets)."""
+        rows = self.index[np.asarray(indices.cpu() if isinstance(indices, Tensor) else indices)]
+        X = _to_float_tensor(self.X[rows], self.device)
+        return X, (None if self.y is None else _to_float_tensor(self.y[rows], self.device))
+
+    def subset(self, indices) -> ArrayWindows:
+        """Return the windows ``indices`` as a dataset sharing these arrays."""
+        view = object.__new__(ArrayWindows)
+        view.__dict__.update(self.__dict__)
+        view.index = self.index[np.asarray(indices)]
+        return view
+
+
+def _all_starts(lengths: Sequence[int], seq_len: int, pred_len: int) -> np.ndarray:
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    parts = [o + np.arange(max(0, n - seq_len - pred_len + 1)) for o, n in zip(offsets, lengths)]
+    return np.concatenate(parts).astype(np.int64)
+
+
+def _stack(parts, dtype, device) -> Tensor:
+    tensors = [torch.as_tensor(np.asarray(p) if not isinstance(p, Tensor) else p) for p in parts]
+    for t in tensors:
+        if t.dim() != 2:
+            raise ValueError(f"each series must be 2-D (n_rows, n_channels), got {tuple(t.shape)}.")
+    return torch.cat([t.to(device=device, dtype=dtype) for t in tensors])
+
+
+def _to_float_tensor(values, device) -> Tensor:
+    if isinstance(values, Tensor):
+        return values.to(device=device, dtype=torch.float32)
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)).to(device)

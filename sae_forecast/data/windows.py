@@ -94,7 +94,7 @@ def chronological_split(
     >>> train.tolist(), valid.tolist()
     ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [16, 17, 18, 19])
     """
-    if isinstance(validation_size, float) or isinstance(validation_size, np.floating):
+    if isinstance(validation_size, (float, np.floating)):
         if not 0.0 <= validation_size < 1.0:
             raise ValueError(f"validation_size must be in [0, 1) or an int, got {validation_size}.")
         n_valid = math.ceil(validation_size * n_windows)

@@ -60,7 +60,7 @@ def check_target(y, name: str = "y") -> None:
     values = frame.to_numpy(dtype=np.float64)
     missing = np.isnan(values)
     if missing.any():
-        columns = [c for c, bad in zip(frame.columns, missing.any(axis=0)) if bad]
+        columns = [c for c, bad in zip(frame.columns, missing.any(axis=0), strict=True) if bad]
         count = int(missing.sum())
         raise ValueError(
             f"{name} has missing values (NaN) in column(s) {columns} ({count} "
@@ -68,7 +68,7 @@ def check_target(y, name: str = "y") -> None:
         )
     infinite = np.isinf(values)
     if infinite.any():
-        columns = [c for c, bad in zip(frame.columns, infinite.any(axis=0)) if bad]
+        columns = [c for c, bad in zip(frame.columns, infinite.any(axis=0), strict=True) if bad]
         raise ValueError(
             f"{name} has infinite values in column(s) {columns}; replace them "
             "(e.g. y.replace([np.inf, -np.inf], np.nan)) and impute. " + _IMPUTE_HINT

@@ -149,7 +149,10 @@ class ArrayWindows(Dataset):
 
 def _all_starts(lengths: Sequence[int], seq_len: int, pred_len: int) -> np.ndarray:
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    parts = [o + np.arange(max(0, n - seq_len - pred_len + 1)) for o, n in zip(offsets, lengths)]
+    parts = [
+        o + np.arange(max(0, n - seq_len - pred_len + 1))
+        for o, n in zip(offsets, lengths, strict=True)
+    ]
     return np.concatenate(parts).astype(np.int64)
 
 

@@ -1,5 +1,28 @@
 """Data layer (numpy and pandas only): benchmark datasets, the standard protocol, windows."""
 
+from sae_forecast.data.catalog import CATALOG, DatasetInfo
+from sae_forecast.data.loaders import (
+    dataset_path,
+    download_dataset,
+    get_data_home,
+    load_dataset,
+    verify_file,
+)
+from sae_forecast.data.splits import BenchmarkData, prepare_benchmark, split_borders
 from sae_forecast.data.windows import chronological_split, count_windows, sliding_windows
 
-__all__ = ["chronological_split", "count_windows", "sliding_windows"]
+__all__ = [
+    "CATALOG",
+    "BenchmarkData",
+    "DatasetInfo",
+    "chronological_split",
+    "count_windows",
+    "dataset_path",
+    "download_dataset",
+    "get_data_home",
+    "load_dataset",
+    "prepare_benchmark",
+    "sliding_windows",
+    "split_borders",
+    "verify_file",
+]

@@ -43,6 +43,11 @@ def spawn_seeds(random_state, n: int) -> list[int]:
     return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]
 
 
+def _targets(batch) -> np.ndarray:
+    target = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return target.detach().cpu().numpy()
+
+
 class ForecastingNet(NeuralNetRegressor):
     """skorch ``NeuralNetRegressor`` for windows ``X (n, seq_len, N) -> y (n, pred_len, N)``.
 
@@ -206,11 +211,47 @@ class ForecastingNet(NeuralNetRegressor):
         return getattr(self, prefix)(dataset, **kwargs)
 
     # -- data ----------------------------------------------------------------------------
+    def fit(self, X, y=None, **fit_params):
+        """Train on windows ``X``; ``y`` may be omitted when ``X`` is a window dataset.
+
+        Parameters
+        ----------
+        X : array of shape (n, seq_len, N) or SeriesWindows
+            Input windows, or a dataset that yields ``(X, y)`` batches itself.
+        y : array of shape (n, pred_len, N) or None, default=None
+            Targets; required with window arrays.
+        **fit_params : dict
+            Passed on to skorch.
+
+        Returns
+        -------
+        self
+        """
+        return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Continue training from the current weights (see :meth:`fit` for ``X`` and ``y``)."""
+        return super().partial_fit(X, y, classes=classes, **fit_params)
+
     def get_dataset(self, X, y=None):
         """Wrap window arrays in an :class:`ArrayWindows`; pass datasets through."""
         if hasattr(X, "batch") or isinstance(X, torch.utils.data.Dataset):
             return X
         return ArrayWindows(X, y, device=self.device or "cpu")
+
+    def score(self, X, y=None):
+        """Negative mean squared error over all windows, steps and channels (higher is better).
+
+        sklearn's default regression score (R^2) and its MSE scorer accept 2-D targets only;
+        this is what ``GridSearchCV`` uses when no ``scoring`` is given.
+        """
+        dataset = self.get_dataset(X, y)
+        if y is None:
+            y = np.concatenate(
+                [_targets(batch) for _, batch in self.get_iterator(dataset, training=False)]
+            )
+        y_pred = self.predict(dataset)
+        return -float(np.mean((y_pred - np.asarray(y, dtype=np.float32)) ** 2))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """MSE; with ``y_true = (targets, observed_mask)`` only observed targets count."""

@@ -1,0 +1,85 @@
+"""Tests of sae_forecast.training.dataset: lazy windows equal the materialised ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sae_forecast.data import sliding_windows
+from sae_forecast.training import ArrayWindows, SeriesWindows
+
+
+def test_batches_equal_sliding_windows():
+    values = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    data = SeriesWindows(values, seq_len=8, pred_len=5)
+    X_ref, Y_ref = sliding_windows(values, 8, 5)
+    assert len(data) == len(X_ref) == 48
+    idx = np.array([0, 17, 47])
+    X, Y = data.batch(idx)
+    np.testing.assert_array_equal(X.numpy(), X_ref[idx])
+    np.testing.assert_array_equal(Y.numpy(), Y_ref[idx])
+
+
+def test_series_stored_once_not_per_window():
+    values = np.zeros((10_000, 4), dtype=np.float32)
+    data = SeriesWindows(values, seq_len=96, pred_len=96)
+    stored = data.values.numel() + data.starts.numel()
+    assert stored < 2 * values.size  # materialised windows would hold ~192x the series
+
+
+def test_windows_never_cross_series():
+    a, b = np.zeros((10, 1)), np.ones((12, 1))
+    data = SeriesWindows([a, b], seq_len=3, pred_len=2)
+    assert len(data) == (10 - 4) + (12 - 4)
+    X, Y = data.batch(torch.arange(len(data)))
+    whole = torch.cat([X, Y], dim=1)[..., 0]
+    assert bool(((whole == 0).all(1) | (whole == 1).all(1)).all())
+
+
+def test_observed_mask_travels_with_the_targets():
+    values = np.arange(20.0).reshape(10, 2)
+    observed = np.ones((10, 2), dtype=bool)
+    observed[6, 1] = False
+    data = SeriesWindows(values, 4, 3, observed=observed)
+    X, (Y, mask) = data.batch([2])
+    assert Y.shape == mask.shape == (1, 3, 2)
+    assert mask[0, :, 1].tolist() == [False, True, True]  # rows 6, 7, 8
+
+
+def test_subset_shares_the_series():
+    data = SeriesWindows(np.zeros((30, 2)), 4, 2)
+    part = data.subset([3, 4, 5])
+    assert len(part) == 3 and part.values is data.values
+    assert part.starts.tolist() == [3, 4, 5]
+
+
+def test_getitem_single_window():
+    data = SeriesWindows(np.arange(12.0).reshape(6, 2), 2, 1)
+    x, y = data[1]
+    assert x.shape == (2, 2) and y.tolist() == [[6.0, 7.0]]
+
+
+def test_series_must_be_2d():
+    with pytest.raises(
+        ValueError, match=r"each series must be 2-D \(n_rows, n_channels\), got \(10,\)"
+    ):
+        SeriesWindows(np.zeros(10), 2, 1)
+
+
+def test_array_windows_convert_one_batch_at_a_time():
+    X, Y = sliding_windows(np.arange(40.0).reshape(20, 2), 4, 2)  # read-only float64 views
+    data = ArrayWindows(X, Y)
+    assert data.X is X  # kept as given, no copy of all windows
+    xb, yb = data.batch(np.array([0, 5]))
+    assert xb.dtype == torch.float32 and yb.shape == (2, 2, 2)
+    assert data.subset([4, 5]).batch([1])[0][0, 0, 0].item() == X[5, 0, 0]
+
+
+def test_array_windows_errors():
+    with pytest.raises(
+        ValueError, match=r"X must have shape \(n_windows, seq_len, n_channels\), got \(5, 4\)"
+    ):
+        ArrayWindows(np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="X has 5 windows but y has 4"):
+        ArrayWindows(np.zeros((5, 4, 1)), np.zeros((4, 2, 1)))

@@ -1,0 +1,184 @@
+"""Tests of sae_forecast.training.net: the reference protocol, reproducibility, sklearn use."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+
+from sae_forecast.data import sliding_windows
+from sae_forecast.nn import RLinear, iTransformer
+from sae_forecast.training import ForecastingNet, SeriesWindows, spawn_seeds
+
+SEQ, PRED, N = 24, 6, 3
+
+
+def _series(n_rows=400, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_rows)[:, None]
+    return (np.sin(t / 6 + np.arange(N)) + 0.1 * rng.normal(size=(n_rows, N))).astype(np.float32)
+
+
+def _net(module=RLinear, **kwargs):
+    options = dict(
+        module__seq_len=SEQ,
+        module__pred_len=PRED,
+        module__n_channels=N,
+        module__embedding="lightsae",
+        module__rank=4,
+        module__pool_size=2,
+        max_epochs=4,
+        lr=0.01,
+        random_state=0,
+    )
+    options.update(kwargs)
+    return ForecastingNet(module, **options)
+
+
+def test_protocol_callbacks_are_installed():
+    net = _net().initialize()
+    names = [name for name, _ in net.callbacks_]
+    assert {"early_stopping", "lr_scheduler", "gradient_clipping"} <= set(names)
+    stopper = dict(net.callbacks_)["early_stopping"]
+    assert (stopper.patience, stopper.threshold, stopper.threshold_mode, stopper.load_best) == (
+        3,
+        1e-4,
+        "abs",
+        True,
+    )
+    assert dict(net.callbacks_)["gradient_clipping"].gradient_clip_value == 1.0
+
+
+def test_learning_rate_halves_every_epoch():
+    net = _net(max_epochs=4, patience=None).fit(SeriesWindows(_series(), SEQ, PRED))
+    assert net.history[:, "event_lr"] == pytest.approx([0.01, 0.005, 0.0025, 0.00125])
+
+
+def test_early_stopping_restores_the_best_weights():
+    data = SeriesWindows(_series(), SEQ, PRED)
+    net = _net(max_epochs=30, lr=0.05, patience=2).fit(data)
+    valid_losses = net.history[:, "valid_loss"]
+    assert len(valid_losses) < 30  # stopped early
+    _, valid = net.train_split(data)
+    X, y = valid.batch(torch.arange(len(valid)))
+    with torch.no_grad():
+        loss_now = torch.nn.functional.mse_loss(net.module_.eval()(X), y).item()
+    assert loss_now == pytest.approx(min(valid_losses), rel=1e-4)
+
+
+def test_validation_is_the_chronological_tail():
+    data = SeriesWindows(_series(), SEQ, PRED)
+    net = _net(max_epochs=1).fit(data)
+    train_n = int(net.history[-1, "train_batch_count"])
+    valid_n = int(net.history[-1, "valid_batch_count"])
+    assert (train_n, valid_n) == (11, 2)  # 371 windows: 38 validation, 328 train
+
+
+def test_same_random_state_is_bitwise_identical_and_seeds_differ():
+    data = SeriesWindows(_series(), SEQ, PRED)
+    X = data.batch(torch.arange(5))[0]
+    a = _net(random_state=3).fit(data).predict(X)
+    b = _net(random_state=3).fit(data).predict(X)
+    c = _net(random_state=4).fit(data).predict(X)
+    assert np.array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_parallel_fits_in_threads_are_identical():
+    data = SeriesWindows(_series(), SEQ, PRED)
+    X = data.batch(torch.arange(5))[0]
+    options = dict(
+        module=iTransformer,
+        module__d_model=8,
+        module__n_heads=2,
+        module__d_ff=8,
+        module__n_layers=1,
+        module__dropout=0.3,
+        max_epochs=2,
+    )
+    serial = _net(**options).fit(data).predict(X)
+    results = [None, None]
+
+    def work(i):
+        results[i] = _net(**options).fit(data).predict(X)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(serial, r) for r in results)
+
+
+def test_results_do_not_depend_on_the_global_random_state():
+    data = SeriesWindows(_series(), SEQ, PRED)
+    X = data.batch(torch.arange(5))[0]
+    torch.manual_seed(1)
+    np.random.seed(1)  # noqa: NPY002 - the legacy global state must not matter either
+    a = _net(max_epochs=2).fit(data).predict(X)
+    torch.manual_seed(2)
+    np.random.seed(2)  # noqa: NPY002
+    assert np.array_equal(a, _net(max_epochs=2).fit(data).predict(X))
+
+
+def test_grid_search_over_rank_and_pool_size_on_window_arrays():
+    X, y = sliding_windows(_series(500), SEQ, PRED)
+    search = GridSearchCV(
+        _net(max_epochs=2),
+        {"module__rank": [2, 4], "module__pool_size": [1, 3]},
+        cv=TimeSeriesSplit(n_splits=2),
+        error_score="raise",
+    )
+    search.fit(X, y)
+    assert set(search.best_params_) == {"module__rank", "module__pool_size"}
+    assert (
+        search.best_estimator_.module_.embedding.pool_size
+        == search.best_params_["module__pool_size"]
+    )
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and (scores < 0).all()  # negative MSE
+
+
+def test_score_is_negative_mse():
+    X, y = sliding_windows(_series(), SEQ, PRED)
+    net = _net(max_epochs=1).fit(X, y)
+    assert net.score(X[:50], y[:50]) == pytest.approx(-np.mean((net.predict(X[:50]) - y[:50]) ** 2))
+    data = SeriesWindows(_series(), SEQ, PRED)
+    assert net.score(data) == pytest.approx(net.score(X, y), rel=1e-5)
+
+
+def test_clone_and_pickle_round_trip():
+    data = SeriesWindows(_series(), SEQ, PRED)
+    net = _net(max_epochs=1).fit(data)
+    X = data.batch(torch.arange(4))[0]
+    assert clone(net).get_params()["module__rank"] == 4
+    restored = pickle.loads(pickle.dumps(net))
+    assert np.array_equal(restored.predict(X), net.predict(X))
+
+
+def test_masked_loss_ignores_unobserved_targets():
+    net = _net().initialize()
+    pred = torch.zeros(2, 3)
+    target = torch.tensor([[1.0, 100.0, 1.0], [1.0, 1.0, 1.0]])
+    mask = torch.tensor([[True, False, True], [True, True, True]])
+    assert net.get_loss(pred, (target, mask)).item() == pytest.approx(1.0)
+    assert net.get_loss(pred, target).item() > 100
+
+
+def test_training_without_validation_monitors_train_loss():
+    net = _net(train_split=None, max_epochs=2).initialize()
+    assert dict(net.callbacks_)["early_stopping"].monitor == "train_loss"
+
+
+def test_spawn_seeds_accepts_sklearn_random_states():
+    assert spawn_seeds(np.random.RandomState(0), 2) == spawn_seeds(np.random.RandomState(0), 2)
+    assert len(set(spawn_seeds(None, 3))) == 3
+    with pytest.raises(
+        TypeError, match="random_state must be None, an int or a numpy generator, got str"
+    ):
+        spawn_seeds("seed", 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -84,10 +85,7 @@ def _matches(raw: bytes, info: DatasetInfo) -> tuple[bool, list[str]]:
     content = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     seen = []
     for kind, expected in info.checksums:
-        if kind == "sha256":
-            actual = hashlib.sha256(content).hexdigest()
-        else:
-            actual = _git_blob_id(raw)
+        actual = hashlib.sha256(content).hexdigest() if kind == "sha256" else _git_blob_id(raw)
         seen.append(f"{kind} {actual}")
         if actual == expected:
             return True, seen
@@ -99,10 +97,11 @@ def verify_file(path: Path, info: DatasetInfo) -> None:
     ok, seen = _matches(path.read_bytes(), info)
     if not ok:
         expected = ", ".join(f"{k} {v}" for k, v in info.checksums)
+        again = f" with download_dataset({info.name!r})" if info.url else ""
         raise ValueError(
             f"Checksum mismatch for dataset {info.name!r} at {path}: expected {expected}, got "
             f"{', '.join(seen)}. The file is corrupt or a different version; delete it and "
-            f"download it again{' with download_dataset(' + repr(info.name) + ')' if info.url else ''}."
+            f"download it again{again}."
         )
 
 
@@ -169,10 +168,8 @@ def load_dataset(
     frame.attrs["freq"] = info.freq
     frame.attrs["name"] = info.name
     if frame.index.is_unique and frame.index.is_monotonic_increasing:
-        try:
+        with contextlib.suppress(ValueError):  # irregular timestamps keep freq None
             frame.index.freq = info.freq
-        except ValueError:
-            pass  # irregular timestamps: keep freq None
     return frame
 
 
@@ -201,7 +198,7 @@ def download_dataset(
         verify_file(target, info)
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(info.url, timeout=120) as response:  # noqa: S310 - https only
+    with urllib.request.urlopen(info.url, timeout=120) as response:
         raw = response.read()
     ok, seen = _matches(raw, info)
     if not ok:

@@ -81,5 +81,7 @@ def test_gaps_are_forward_filled_and_marked():
 def test_column_subset_and_rule_required():
     frame = pd.DataFrame(np.ones((50, 3)), columns=["x", "y", "z"])
     assert prepare_benchmark(frame, 5, rule="ratio_7_1_2", columns=["z", "x"]).columns == ["z", "x"]
-    with pytest.raises(ValueError, match="pass rule=... for a frame that is not a catalog dataset"):
+    with pytest.raises(
+        ValueError, match=r"pass rule=\.\.\. for a frame that is not a catalog dataset"
+    ):
         prepare_benchmark(frame, 5)

@@ -39,7 +39,7 @@ def test_grid_search_parallel_backends_match_serial(backend):
     frame = make_frame(n_rows=190)
     serial = _search().fit(frame, fh=[1, 2, 3]).cv_results_
     parallel = _search(backend=backend).fit(frame, fh=[1, 2, 3]).cv_results_
-    score = [c for c in serial.columns if c.startswith("mean_test")][0]
+    score = next(c for c in serial.columns if c.startswith("mean_test"))
     np.testing.assert_array_equal(serial[score].to_numpy(), parallel[score].to_numpy())
 
 

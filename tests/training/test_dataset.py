@@ -42,7 +42,7 @@ def test_observed_mask_travels_with_the_targets():
     observed = np.ones((10, 2), dtype=bool)
     observed[6, 1] = False
     data = SeriesWindows(values, 4, 3, observed=observed)
-    X, (Y, mask) = data.batch([2])
+    _X, (Y, mask) = data.batch([2])
     assert Y.shape == mask.shape == (1, 3, 2)
     assert mask[0, :, 1].tolist() == [False, True, True]  # rows 6, 7, 8
 

@@ -182,3 +182,21 @@ def test_spawn_seeds_accepts_sklearn_random_states():
         TypeError, match="random_state must be None, an int or a numpy generator, got str"
     ):
         spawn_seeds("seed", 1)
+
+
+def test_user_callbacks_still_run_on_every_batch():
+    from skorch.callbacks import Callback
+
+    class CountBatches(Callback):
+        def initialize(self):
+            self.calls = 0
+            return self
+
+        def on_batch_end(self, net, **kwargs):
+            self.calls += 1
+
+    counter = CountBatches()
+    net = _net(max_epochs=2, patience=None, callbacks=[("count", counter)])
+    net.fit(SeriesWindows(_series(), SEQ, PRED))
+    batches = sum(row["train_batch_count"] + row["valid_batch_count"] for row in net.history)
+    assert counter.calls == batches == 26

@@ -40,6 +40,13 @@ class DatasetInfo:
         First timestamp for formats without dates (``lstnet``, ``npz``).
     has_gaps : bool
         Whether the file has missing values (imputed by the protocol).
+
+    Examples
+    --------
+    >>> from sae_forecast.data import CATALOG
+    >>> info = CATALOG["ETTh1"]
+    >>> info.n_channels, info.split, info.horizons
+    (7, 'ett_hour', (96, 192, 336, 720))
     """
 
     name: str

@@ -155,8 +155,9 @@ def load_dataset(
 
     Examples
     --------
-    >>> frame = load_dataset("ETTh1")  # doctest: +SKIP
-    >>> frame.shape, frame.index.freqstr  # doctest: +SKIP
+    >>> from sae_forecast.data import load_dataset
+    >>> frame = load_dataset("ETTh1")  # from $SAE_FORECAST_DATA
+    >>> frame.shape, frame.index.freqstr
     ((17420, 7), 'h')
     """
     info = _info(name)

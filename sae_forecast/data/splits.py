@@ -61,7 +61,9 @@ def split_borders(rule: str, n_rows: int, seq_len: int) -> dict[str, tuple[int, 
 class BenchmarkData:
     """A dataset under the standard protocol, ready for windows.
 
-    Attributes
+    Built by :func:`prepare_benchmark`.
+
+    Parameters
     ----------
     name : str
         Dataset name.
@@ -76,6 +78,13 @@ class BenchmarkData:
         Channel names.
     mean, std : ndarray
         The scaler, fitted on the training rows only.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> data = prepare_benchmark(pd.DataFrame(np.ones((40, 2))), 4, rule="ratio_7_1_2")
+    >>> data.part("test")[0].shape
+    (12, 2)
     """
 
     name: str

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -19,49 +21,60 @@ __all__ = ["COMMON_PARAMETERS", "LightSAEForecaster"]
 DEFAULT_PRED_LEN = 96  # the paper's first horizon, used when neither pred_len nor fh is given
 
 COMMON_PARAMETERS = """\
-    seq_len : int, default=96
-        Lookback window: the forecaster reads the last ``seq_len`` rows.
-    pred_len : int or None, default=None
-        Horizon the network is trained for. ``None``: ``max(fh)`` when ``fh`` is passed to
-        ``fit``, else 96. ``predict`` accepts any out-of-sample ``fh`` up to it.
-    embedding : {"lightsae", "shared", "independent", "sae", "sae_lowrank"}, default="lightsae"
-        Channel embedding; ``"shared"`` is the paper's channel-independent baseline.
-    rank : int, default=25
-        Rank ``r`` of the channel-specific residuals (``lightsae``, ``sae_lowrank``).
-    pool_size : int, default=10
-        Number ``K`` of pooled left factors (``lightsae``).
-    max_epochs : int, default=20
-        Upper bound on training epochs; early stopping usually ends sooner.
-    batch_size : int, default=32
-        Windows per batch.
-    lr : float, default={lr}
-        Initial Adam learning rate, halved after every epoch.
-    patience : int, default=3
-        Epochs without validation improvement before early stopping (best weights kept).
-    validation_size : float, default=0.1
-        Fraction of the training windows, taken from the end of ``y``, used for early
-        stopping. 0 trains for ``max_epochs`` without validation.
-    scale : bool, default=True
-        Standardise each column with mean and standard deviation of the training span
-        (validation tail excluded); forecasts are returned in the original units.
-    fine_tune_epochs : int, default=1
-        Epochs of training on the new data when ``update(..., update_params=True)``.
-    device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
-    precision : {"fp32", "bf16"}, default="fp32"
-        ``"bf16"`` runs the model body under bfloat16 autocast.
-    random_state : int or None, default=None
-        Seed for initialisation, dropout and batch order; equal seeds give identical
-        forecasts, also for fits running in parallel threads.
-    verbose : int, default=0
-        1 prints a line per epoch."""
+seq_len : int, default=96
+    Lookback window: the forecaster reads the last ``seq_len`` rows.
+pred_len : int or None, default=None
+    Horizon the network is trained for. ``None``: ``max(fh)`` when ``fh`` is passed to
+    ``fit``, else 96. ``predict`` accepts any out-of-sample ``fh`` up to it.
+embedding : {"lightsae", "shared", "independent", "sae", "sae_lowrank"}, default="lightsae"
+    Channel embedding; ``"shared"`` is the paper's channel-independent baseline.
+rank : int, default=25
+    Rank ``r`` of the channel-specific residuals (``lightsae``, ``sae_lowrank``).
+pool_size : int, default=10
+    Number ``K`` of pooled left factors (``lightsae``).
+max_epochs : int, default=20
+    Upper bound on training epochs; early stopping usually ends sooner.
+batch_size : int, default=32
+    Windows per batch.
+lr : float, default={lr}
+    Initial Adam learning rate, halved after every epoch.
+patience : int, default=3
+    Epochs without validation improvement before early stopping (best weights kept).
+validation_size : float, default=0.1
+    Fraction of the training windows, taken from the end of ``y``, used for early
+    stopping. 0 trains for ``max_epochs`` without validation.
+scale : bool, default=True
+    Standardise each column with mean and standard deviation of the training span
+    (validation tail excluded); forecasts are returned in the original units.
+fine_tune_epochs : int, default=1
+    Epochs of training on the new data when ``update(..., update_params=True)``.
+device : str, default="cpu"
+    Torch device, e.g. ``"cuda"``.
+precision : {"fp32", "bf16"}, default="fp32"
+    ``"bf16"`` runs the model body under bfloat16 autocast.
+random_state : int or None, default=None
+    Seed for initialisation, dropout and batch order; equal seeds give identical
+    forecasts, also for fits running in parallel threads.
+verbose : int, default=0
+    1 prints a line per epoch."""
 
 
 class LightSAEForecaster(BaseForecaster):
     """Base class: a backbone with a channel embedding, trained by skorch on windows of ``y``.
 
     Subclasses set ``_backbone`` (an :mod:`sae_forecast.nn` class), ``_backbone_params`` (the
-    names of their own hyperparameters) and an explicit ``__init__``.
+    names of their own hyperparameters) and an explicit ``__init__``; see
+    :class:`~sae_forecast.LightSAERLinearForecaster` for the parameters.
+
+    Parameters
+    ----------
+    {common}
+
+    Examples
+    --------
+    >>> from sae_forecast.forecasting import LightSAEForecaster, LightSAERLinearForecaster
+    >>> issubclass(LightSAERLinearForecaster, LightSAEForecaster)
+    True
     """
 
     _tags = {
@@ -131,11 +144,11 @@ class LightSAEForecaster(BaseForecaster):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.__doc__ and "{common}" in cls.__doc__:
+        placeholder = re.search(r"^( *)\{common\}$", cls.__doc__ or "", flags=re.MULTILINE)
+        if placeholder:
             lr = inspect.signature(cls.__init__).parameters["lr"].default
-            cls.__doc__ = cls.__doc__.replace(
-                "{common}", COMMON_PARAMETERS.replace("{lr}", repr(lr))
-            )
+            text = textwrap.indent(COMMON_PARAMETERS.replace("{lr}", repr(lr)), placeholder[1])
+            cls.__doc__ = cls.__doc__.replace(placeholder[0], text.rstrip("\n"))
 
     # -- public entry points: clearer input errors before sktime's generic ones ----------
     def fit(self, y, X=None, fh=None):
@@ -291,3 +304,8 @@ class LightSAEForecaster(BaseForecaster):
         """The trained backbone (a :mod:`sae_forecast.nn` module)."""
         self.check_is_fitted()
         return self.net_.module_
+
+
+LightSAEForecaster.__doc__ = LightSAEForecaster.__doc__.replace(
+    "    {common}", textwrap.indent(COMMON_PARAMETERS.replace("{lr}", "0.001"), "    ").rstrip("\n")
+)

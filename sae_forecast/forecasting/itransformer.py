@@ -11,60 +11,60 @@ __all__ = ["LightSAEiTransformerForecaster"]
 class LightSAEiTransformerForecaster(LightSAEForecaster):
     """iTransformer with a LightSAE series embedding, trained by skorch.
 
-        Each channel's whole window becomes one token through the channel embedding; a
-        LayerNorm Transformer encoder attends across channels; a linear projector maps each
-        token to its channel's forecast.
+    Each channel's whole window becomes one token through the channel embedding; a
+    LayerNorm Transformer encoder attends across channels; a linear projector maps each
+    token to its channel's forecast.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {common}
-        d_model : int, default=512
-            Token width.
-        n_heads : int, default=8
-            Attention heads (must divide ``d_model``).
-        d_ff : int, default=512
-            Feed-forward width.
-        n_layers : int, default=2
-            Encoder layers.
-        dropout : float, default=0.1
-            Dropout after the embedding and inside the encoder.
-        activation : {"gelu", "relu"}, default="gelu"
-            Feed-forward activation.
-        revin : bool, default=True
-            Whether to normalise each window (RevIN).
-        revin_affine : bool, default=False
-            Whether RevIN learns a per-channel scale and shift.
+    d_model : int, default=512
+        Token width.
+    n_heads : int, default=8
+        Attention heads (must divide ``d_model``).
+    d_ff : int, default=512
+        Feed-forward width.
+    n_layers : int, default=2
+        Encoder layers.
+    dropout : float, default=0.1
+        Dropout after the embedding and inside the encoder.
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward activation.
+    revin : bool, default=True
+        Whether to normalise each window (RevIN).
+    revin_affine : bool, default=False
+        Whether RevIN learns a per-channel scale and shift.
 
-        Attributes
-        ----------
-        net_ : ForecastingNet
-            The fitted skorch net; ``net_.history`` holds the training log.
-        model_ : iTransformer
-            The trained backbone.
-        pred_len_ : int
-            Horizon the network was trained for.
+    Attributes
+    ----------
+    net_ : ForecastingNet
+        The fitted skorch net; ``net_.history`` holds the training log.
+    model_ : iTransformer
+        The trained backbone.
+    pred_len_ : int
+        Horizon the network was trained for.
 
-        Notes
-        -----
-        Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
+    Notes
+    -----
+    Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
 
-        Examples
-        --------
-        >>> from sae_forecast import LightSAEiTransformerForecaster
-        >>> from sktime.datasets import load_longley
-        >>> _, X = load_longley()
-        >>> forecaster = LightSAEiTransformerForecaster(
-        ...     seq_len=4,
-        ...     pred_len=2,
-        ...     d_model=16,
-        ...     n_heads=2,
-        ...     d_ff=16,
-        ...     pool_size=2,
-        ...     max_epochs=2,
-        ...     random_state=0,
-        ... )
-        >>> forecaster.fit(X).predict(fh=[1, 2]).shape
-        (2, 5)
+    Examples
+    --------
+    >>> from sae_forecast import LightSAEiTransformerForecaster
+    >>> from sktime.datasets import load_longley
+    >>> _, X = load_longley()
+    >>> forecaster = LightSAEiTransformerForecaster(
+    ...     seq_len=4,
+    ...     pred_len=2,
+    ...     d_model=16,
+    ...     n_heads=2,
+    ...     d_ff=16,
+    ...     pool_size=2,
+    ...     max_epochs=2,
+    ...     random_state=0,
+    ... )
+    >>> forecaster.fit(X).predict(fh=[1, 2]).shape
+    (2, 5)
     """
 
     _backbone = iTransformer

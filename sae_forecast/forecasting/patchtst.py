@@ -11,67 +11,67 @@ __all__ = ["LightSAEPatchTSTForecaster"]
 class LightSAEPatchTSTForecaster(LightSAEForecaster):
     """PatchTST with a LightSAE patch embedding, trained by skorch.
 
-        Each channel's window is cut into patches; the channel embedding maps every patch of a
-        channel with that channel's merged weight; a BatchNorm Transformer encoder shared by all
-        channels reads the patch tokens; a flatten head projects them to the horizon.
+    Each channel's window is cut into patches; the channel embedding maps every patch of a
+    channel with that channel's merged weight; a BatchNorm Transformer encoder shared by all
+    channels reads the patch tokens; a flatten head projects them to the horizon.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {common}
-        patch_len : int, default=16
-            Patch length (at most ``seq_len``).
-        stride : int, default=8
-            Distance between patch starts.
-        d_model : int, default=512
-            Token width.
-        n_heads : int, default=8
-            Attention heads (must divide ``d_model``).
-        d_ff : int, default=2048
-            Feed-forward width.
-        n_layers : int, default=2
-            Encoder layers.
-        dropout : float, default=0.1
-            Dropout in the embedding and the encoder.
-        head_dropout : float, default=0.0
-            Dropout after the flatten head.
-        activation : {"gelu", "relu"}, default="gelu"
-            Feed-forward activation.
-        revin : bool, default=True
-            Whether to normalise each window (RevIN).
-        revin_affine : bool, default=False
-            Whether RevIN learns a per-channel scale and shift.
+    patch_len : int, default=16
+        Patch length (at most ``seq_len``).
+    stride : int, default=8
+        Distance between patch starts.
+    d_model : int, default=512
+        Token width.
+    n_heads : int, default=8
+        Attention heads (must divide ``d_model``).
+    d_ff : int, default=2048
+        Feed-forward width.
+    n_layers : int, default=2
+        Encoder layers.
+    dropout : float, default=0.1
+        Dropout in the embedding and the encoder.
+    head_dropout : float, default=0.0
+        Dropout after the flatten head.
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward activation.
+    revin : bool, default=True
+        Whether to normalise each window (RevIN).
+    revin_affine : bool, default=False
+        Whether RevIN learns a per-channel scale and shift.
 
-        Attributes
-        ----------
-        net_ : ForecastingNet
-            The fitted skorch net; ``net_.history`` holds the training log.
-        model_ : PatchTST
-            The trained backbone.
-        pred_len_ : int
-            Horizon the network was trained for.
+    Attributes
+    ----------
+    net_ : ForecastingNet
+        The fitted skorch net; ``net_.history`` holds the training log.
+    model_ : PatchTST
+        The trained backbone.
+    pred_len_ : int
+        Horizon the network was trained for.
 
-        Notes
-        -----
-        Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
+    Notes
+    -----
+    Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
 
-        Examples
-        --------
-        >>> from sae_forecast import LightSAEPatchTSTForecaster
-        >>> from sktime.datasets import load_airline
-        >>> forecaster = LightSAEPatchTSTForecaster(
-        ...     seq_len=24,
-        ...     pred_len=6,
-        ...     patch_len=8,
-        ...     stride=4,
-        ...     d_model=16,
-        ...     n_heads=2,
-        ...     d_ff=32,
-        ...     n_layers=1,
-        ...     max_epochs=2,
-        ...     random_state=0,
-        ... )
-        >>> forecaster.fit(load_airline()).predict(fh=[1, 2, 3, 4, 5, 6]).shape
-        (6,)
+    Examples
+    --------
+    >>> from sae_forecast import LightSAEPatchTSTForecaster
+    >>> from sktime.datasets import load_airline
+    >>> forecaster = LightSAEPatchTSTForecaster(
+    ...     seq_len=24,
+    ...     pred_len=6,
+    ...     patch_len=8,
+    ...     stride=4,
+    ...     d_model=16,
+    ...     n_heads=2,
+    ...     d_ff=32,
+    ...     n_layers=1,
+    ...     max_epochs=2,
+    ...     random_state=0,
+    ... )
+    >>> forecaster.fit(load_airline()).predict(fh=[1, 2, 3, 4, 5, 6]).shape
+    (6,)
     """
 
     _backbone = PatchTST

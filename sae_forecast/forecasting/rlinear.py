@@ -11,45 +11,45 @@ __all__ = ["LightSAERLinearForecaster"]
 class LightSAERLinearForecaster(LightSAEForecaster):
     """RLinear with a LightSAE channel embedding, trained by skorch.
 
-        Each channel is forecast by its own linear map from the last ``seq_len`` values to the
-        next ``pred_len``, inside reversible instance normalisation. With ``embedding="lightsae"``
-        the per-channel maps share a base and draw their residuals from a gated low-rank pool
-        (Ren & Yu, 2025); ``embedding="shared"`` is plain RLinear (Li et al., 2023).
+    Each channel is forecast by its own linear map from the last ``seq_len`` values to the
+    next ``pred_len``, inside reversible instance normalisation. With ``embedding="lightsae"``
+    the per-channel maps share a base and draw their residuals from a gated low-rank pool
+    (Ren & Yu, 2025); ``embedding="shared"`` is plain RLinear (Li et al., 2023).
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {common}
-        dropout : float, default=0.0
-            Dropout on the normalised input.
-        revin : bool, default=True
-            Whether to normalise each window (RevIN).
-        revin_affine : bool, default=False
-            Whether RevIN learns a per-channel scale and shift.
+    dropout : float, default=0.0
+        Dropout on the normalised input.
+    revin : bool, default=True
+        Whether to normalise each window (RevIN).
+    revin_affine : bool, default=False
+        Whether RevIN learns a per-channel scale and shift.
 
-        Attributes
-        ----------
-        net_ : ForecastingNet
-            The fitted skorch net; ``net_.history`` holds the training log.
-        model_ : RLinear
-            The trained backbone.
-        pred_len_ : int
-            Horizon the network was trained for.
+    Attributes
+    ----------
+    net_ : ForecastingNet
+        The fitted skorch net; ``net_.history`` holds the training log.
+    model_ : RLinear
+        The trained backbone.
+    pred_len_ : int
+        Horizon the network was trained for.
 
-        Notes
-        -----
-        Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
+    Notes
+    -----
+    Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
 
-        Examples
-        --------
-        >>> from sae_forecast import LightSAERLinearForecaster
-        >>> from sktime.datasets import load_airline
-        >>> y = load_airline()
-        >>> forecaster = LightSAERLinearForecaster(
-        ...     seq_len=24, pred_len=12, max_epochs=5, random_state=0
-        ... )
-        >>> y_pred = forecaster.fit(y).predict(fh=[1, 2, 3])
-        >>> len(y_pred)
-        3
+    Examples
+    --------
+    >>> from sae_forecast import LightSAERLinearForecaster
+    >>> from sktime.datasets import load_airline
+    >>> y = load_airline()
+    >>> forecaster = LightSAERLinearForecaster(
+    ...     seq_len=24, pred_len=12, max_epochs=5, random_state=0
+    ... )
+    >>> y_pred = forecaster.fit(y).predict(fh=[1, 2, 3])
+    >>> len(y_pred)
+    3
     """
 
     _backbone = RLinear

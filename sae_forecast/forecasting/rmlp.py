@@ -11,44 +11,44 @@ __all__ = ["LightSAERMLPForecaster"]
 class LightSAERMLPForecaster(LightSAEForecaster):
     """RMLP with a LightSAE channel embedding, trained by skorch.
 
-        Each channel's normalised window is embedded to ``d_model`` by the channel embedding,
-        refined by a residual two-layer MLP shared by all channels, and projected to the horizon.
+    Each channel's normalised window is embedded to ``d_model`` by the channel embedding,
+    refined by a residual two-layer MLP shared by all channels, and projected to the horizon.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {common}
-        d_model : int, default=512
-            Hidden width.
-        dropout : float, default=0.1
-            Dropout inside the residual block.
-        revin : bool, default=True
-            Whether to normalise each window (RevIN).
-        revin_affine : bool, default=False
-            Whether RevIN learns a per-channel scale and shift.
+    d_model : int, default=512
+        Hidden width.
+    dropout : float, default=0.1
+        Dropout inside the residual block.
+    revin : bool, default=True
+        Whether to normalise each window (RevIN).
+    revin_affine : bool, default=False
+        Whether RevIN learns a per-channel scale and shift.
 
-        Attributes
-        ----------
-        net_ : ForecastingNet
-            The fitted skorch net; ``net_.history`` holds the training log.
-        model_ : RMLP
-            The trained backbone.
-        pred_len_ : int
-            Horizon the network was trained for.
+    Attributes
+    ----------
+    net_ : ForecastingNet
+        The fitted skorch net; ``net_.history`` holds the training log.
+    model_ : RMLP
+        The trained backbone.
+    pred_len_ : int
+        Horizon the network was trained for.
 
-        Notes
-        -----
-        Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
+    Notes
+    -----
+    Panel and hierarchical ``y`` are handled by sktime's vectorisation: one model per series.
 
-        Examples
-        --------
-        >>> from sae_forecast import LightSAERMLPForecaster
-        >>> from sktime.datasets import load_longley
-        >>> _, X = load_longley()
-        >>> forecaster = LightSAERMLPForecaster(
-        ...     seq_len=4, pred_len=2, d_model=16, pool_size=2, max_epochs=3, random_state=0
-        ... )
-        >>> forecaster.fit(X).predict(fh=[1, 2]).shape
-        (2, 5)
+    Examples
+    --------
+    >>> from sae_forecast import LightSAERMLPForecaster
+    >>> from sktime.datasets import load_longley
+    >>> _, X = load_longley()
+    >>> forecaster = LightSAERMLPForecaster(
+    ...     seq_len=4, pred_len=2, d_model=16, pool_size=2, max_epochs=3, random_state=0
+    ... )
+    >>> forecaster.fit(X).predict(fh=[1, 2]).shape
+    (2, 5)
     """
 
     _backbone = RMLP

@@ -35,6 +35,20 @@ class Backbone(nn.Module):
         Whether RevIN learns a per-channel affine map.
     precision : {"fp32", "bf16"}, default="fp32"
         ``"bf16"`` runs the model body under ``torch.autocast`` with bfloat16.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sae_forecast.nn import Backbone, make_embedding
+    >>> class Linear(Backbone):
+    ...     def __init__(self, seq_len, pred_len, n_channels):
+    ...         super().__init__(seq_len, pred_len, n_channels)
+    ...         self.embedding = make_embedding("shared", n_channels, seq_len, pred_len)
+    ...
+    ...     def _forecast(self, z):
+    ...         return self.embedding(z.transpose(1, 2)).transpose(1, 2)
+    >>> Linear(16, 4, 2)(torch.randn(3, 16, 2)).shape
+    torch.Size([3, 4, 2])
     """
 
     embedding: ChannelEmbedding

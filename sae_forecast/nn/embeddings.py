@@ -107,6 +107,12 @@ class ChannelEmbedding(nn.Module):
         Length of each channel's input vector (lookback window or patch).
     out_features : int
         Length of each channel's output vector.
+
+    Examples
+    --------
+    >>> from sae_forecast.nn import ChannelEmbedding, SAEEmbedding
+    >>> isinstance(SAEEmbedding(3, 8, 4), ChannelEmbedding)
+    True
     """
 
     def __init__(self, n_channels: int, in_features: int, out_features: int) -> None:

@@ -104,6 +104,15 @@ class ArrayWindows(Dataset):
     arrays are kept as given (numpy views stay views); each batch is converted to a float32
     tensor when it is drawn, so only one batch is ever copied.
 
+    Parameters
+    ----------
+    X : array-like or Tensor of shape (n_windows, seq_len, n_channels)
+        Input windows.
+    y : array-like or Tensor of shape (n_windows, pred_len, n_channels), default=None
+        Target windows (None for prediction).
+    device : str or torch.device, default="cpu"
+        Where the batches are placed.
+
     Examples
     --------
     >>> import numpy as np

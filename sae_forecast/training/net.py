@@ -89,6 +89,9 @@ class ForecastingNet(NeuralNetRegressor):
         Maximum gradient norm; ``None`` disables clipping.
     random_state : int, numpy generator or None, default=None
         Seed for initialisation, dropout and batch order.
+    iterator_train, iterator_valid : type, default=BatchIterator
+        Batch iterators; :class:`~sae_forecast.training.BatchIterator` slices whole batches
+        from window datasets (skorch's ``DataLoader`` collates sample by sample).
     verbose : int, default=0
         1 prints one line per epoch (skorch's ``PrintLog``).
     **kwargs

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml setup.cfg constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m sae_forecast.bench --preset demo --out demo_out
+	$(PY) -m sae_forecast.bench --preset quick --datasets ETTh1 beijing_air --backbones RLinear iTransformer --embeddings shared lightsae --horizons 96 --out demo_out
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -9,6 +9,7 @@ from sae_forecast.data.loaders import (
     verify_file,
 )
 from sae_forecast.data.splits import BenchmarkData, prepare_benchmark, split_borders
+from sae_forecast.data.synthetic import make_heterogeneous_series
 from sae_forecast.data.windows import chronological_split, count_windows, sliding_windows
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "download_dataset",
     "get_data_home",
     "load_dataset",
+    "make_heterogeneous_series",
     "prepare_benchmark",
     "sliding_windows",
     "split_borders",

@@ -1,5 +1,6 @@
 """The skorch layer: a net that trains a backbone on windows (never imports sktime)."""
 
+from sae_forecast.training.callbacks import TrainingTimer
 from sae_forecast.training.dataset import ArrayWindows, SeriesWindows
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.net import ForecastingNet, spawn_seeds
@@ -11,5 +12,6 @@ __all__ = [
     "ChronologicalSplit",
     "ForecastingNet",
     "SeriesWindows",
+    "TrainingTimer",
     "spawn_seeds",
 ]

@@ -1,0 +1,155 @@
+"""``python -m sae_forecast.bench``: train and compare embeddings under the standard protocol.
+
+Prints the machine and the configuration, shows a progress bar, writes ``results.csv``
+(one row per run, appended as runs finish, so ``--resume`` can continue an interrupted
+benchmark), ``results.md`` and ``gains.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from sae_forecast.bench.experiment import run_experiment
+from sae_forecast.bench.presets import PRESETS, build_experiments
+from sae_forecast.bench.report import machine_line
+from sae_forecast.bench.results import add_derived_columns, gain_figure, results_markdown
+from sae_forecast.data import CATALOG
+from sae_forecast.nn import BACKBONES, EMBEDDING_KINDS
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sae_forecast.bench", description=__doc__)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    parser.add_argument("--datasets", nargs="+", choices=sorted(CATALOG))
+    parser.add_argument("--backbones", nargs="+", choices=list(BACKBONES))
+    parser.add_argument("--embeddings", nargs="+", choices=list(EMBEDDING_KINDS))
+    parser.add_argument("--horizons", nargs="+", type=int)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[2023])
+    parser.add_argument("--lrs", nargs="+", type=float, help="learning-rate grid (validation)")
+    parser.add_argument("--max-epochs", type=int)
+    parser.add_argument("--pool-size", type=int, help="K (default: 3, 7 or 10 by channels)")
+    parser.add_argument("--rank", type=int, default=25)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--data-home", help="folder with the data (default $SAE_FORECAST_DATA)")
+    parser.add_argument("--out", default="bench_out", help="output folder")
+    parser.add_argument("--resume", action="store_true", help="skip runs already in results.csv")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+    return parser.parse_args(argv)
+
+
+def _run_key(row: dict) -> str:
+    keep = (
+        "dataset",
+        "backbone",
+        "embedding",
+        "horizon",
+        "seed",
+        "pool_size",
+        "rank",
+        "seq_len",
+        "batch_size",
+        "max_epochs",
+        "patience",
+        "precision",
+        "device",
+    )
+    sizes = row["sizes"] if isinstance(row["sizes"], dict) else json.loads(row["sizes"])
+    lrs = row.get("lr_grid") or list(row.get("lrs", ()))
+    if isinstance(lrs, str):
+        lrs = json.loads(lrs)
+    return json.dumps([[row[k] for k in keep], sorted(sizes.items()), [float(v) for v in lrs]])
+
+
+def _experiment_key(exp) -> str:
+    row = asdict(exp)
+    row["sizes"] = dict(exp.sizes)
+    return _run_key(row)
+
+
+def _write_row(path: Path, row: dict) -> None:
+    frame = pd.DataFrame(
+        [{**row, "sizes": json.dumps(row["sizes"]), "lr_grid": json.dumps(row["lr_grid"])}]
+    )
+    frame.to_csv(path, mode="a", header=not path.exists(), index=False)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was requested but torch sees no CUDA device.")
+    experiments = build_experiments(
+        args.preset,
+        datasets=args.datasets,
+        backbones=args.backbones,
+        embeddings=args.embeddings,
+        horizons=args.horizons,
+        seeds=tuple(args.seeds),
+        lrs=args.lrs,
+        max_epochs=args.max_epochs,
+        pool_size=args.pool_size,
+        rank=args.rank,
+        precision=args.precision,
+        device=args.device,
+    )
+    print(f"# sae_forecast benchmark, preset {args.preset!r}\n")
+    print(f"machine: {machine_line(args.device)}")
+    print(
+        "protocol: lookback 96, standard splits, train-only scaler, every test window, "
+        "MSE/MAE on scaled data; Adam, lr halved each epoch, patience 3, clip 1.0, "
+        "batch 32; lr selected on validation when a grid is given"
+    )
+    print(f"runs: {len(experiments)}")
+    for exp in experiments:
+        print(
+            f"  {exp.label()}  K={exp.pool_size} r={exp.rank} lrs={list(exp.lrs)} "
+            f"sizes={dict(exp.sizes)} max_epochs={exp.max_epochs} {exp.precision}"
+        )
+    if args.dry_run:
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "results.csv"
+    done = set()
+    if args.resume and csv_path.exists():
+        done = {_run_key(row) for row in pd.read_csv(csv_path).to_dict("records")}
+    elif csv_path.exists():
+        csv_path.unlink()
+    start = time.perf_counter()
+    progress = tqdm(experiments, desc="runs", file=sys.stderr, dynamic_ncols=True)
+    for exp in progress:
+        if _experiment_key(exp) in done:
+            continue
+        progress.set_postfix_str(exp.label())
+        row = run_experiment(exp, args.data_home)
+        _write_row(csv_path, row)
+        tqdm.write(
+            f"{exp.label()}: mse {row['mse']:.4f} mae {row['mae']:.4f} lr {row['lr']:g} "
+            f"epochs {row['epochs']} ({row['s_per_epoch']:.2f} s/epoch)",
+            file=sys.stderr,
+        )
+    results = add_derived_columns(pd.read_csv(csv_path))
+    table = results_markdown(results)
+    header = (
+        f"Generated by `python -m sae_forecast.bench {' '.join(argv)}` "
+        f"on {machine_line(args.device)}; {time.perf_counter() - start:.0f} s.\n\n"
+    )
+    (out / "results.md").write_text(header + table + "\n")
+    gain_figure(results).savefig(out / "gains.png", dpi=120)
+    print("\n" + table)
+    print(f"\nwrote {csv_path}, {out / 'results.md'}, {out / 'gains.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Benchmark tables and figures: derived columns, published figures, markdown, PNG."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sae_forecast.bench.report import markdown_table
+
+__all__ = [
+    "add_derived_columns",
+    "gain_figure",
+    "published_mse",
+    "reference_mse",
+    "results_markdown",
+]
+
+KEY = ["dataset", "backbone", "horizon", "seed"]
+
+
+def _package_csv(name: str) -> pd.DataFrame:
+    with resources.files("sae_forecast.bench").joinpath(name).open() as handle:
+        return pd.read_csv(handle)
+
+
+def published_mse() -> pd.DataFrame:
+    """Published test MSE/MAE at lookback 96 (iTransformer paper, Tables 9-10).
+
+    Columns ``dataset, horizon, model, mse, mae``; RLinear and PatchTST there are that paper's
+    reruns at lookback 96.
+    """
+    return _package_csv("published_l96.csv")
+
+
+def reference_mse() -> pd.DataFrame:
+    """The LightSAE authors' code run on this project's CPU kind (see docs/results.md)."""
+    return _package_csv("reference_cpu.csv")
+
+
+def add_derived_columns(results: pd.DataFrame) -> pd.DataFrame:
+    """Add the relative MSE change and parameter overhead of each row against ``shared``.
+
+    Both are taken against the shared-embedding row of the same dataset, backbone, horizon
+    and seed in the same run (NaN when that run has no shared row). Published baselines
+    (shared rows) and the authors' CPU figures (same lr where available) are joined too.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame(
+    ...     {
+    ...         "dataset": ["ETTh1"] * 2,
+    ...         "backbone": ["RLinear"] * 2,
+    ...         "horizon": [96, 96],
+    ...         "seed": [0, 0],
+    ...         "embedding": ["shared", "lightsae"],
+    ...         "mse": [0.4, 0.38],
+    ...         "params": [100, 104],
+    ...         "lr": [0.01, 0.01],
+    ...     }
+    ... )
+    >>> add_derived_columns(rows)["mse_change_pct"].round(1).tolist()
+    [0.0, -5.0]
+    """
+    results = results.copy()
+    shared = results[results["embedding"] == "shared"].set_index(KEY)
+    base = results.set_index(KEY).index
+    shared_mse = shared["mse"].reindex(base).to_numpy()
+    shared_params = shared["params"].reindex(base).to_numpy()
+    results["mse_change_pct"] = 100 * (results["mse"].to_numpy() / shared_mse - 1)
+    results["param_overhead_pct"] = 100 * (results["params"].to_numpy() / shared_params - 1)
+    published = published_mse().rename(columns={"model": "backbone", "mse": "published_mse"})
+    results = results.merge(
+        published[["dataset", "horizon", "backbone", "published_mse"]],
+        on=["dataset", "horizon", "backbone"],
+        how="left",
+    )
+    results.loc[results["embedding"] != "shared", "published_mse"] = np.nan
+    reference = reference_mse().rename(columns={"mse": "reference_mse", "lr": "reference_lr"})
+    same_lr = results.merge(
+        reference[["dataset", "backbone", "embedding", "horizon", "reference_lr", "reference_mse"]],
+        left_on=["dataset", "backbone", "embedding", "horizon", "lr"],
+        right_on=["dataset", "backbone", "embedding", "horizon", "reference_lr"],
+        how="left",
+    )
+    return same_lr
+
+
+def _mean_std(values: pd.Series) -> str:
+    if len(values) == 1 or values.std() != values.std():
+        return f"{values.mean():.4f}"
+    return f"{values.mean():.4f} ± {values.std():.4f}"
+
+
+def results_markdown(results: pd.DataFrame) -> str:
+    """One markdown table; with several seeds, MSE and MAE are ``mean ± std``."""
+    order = {"shared": 0, "independent": 1, "sae": 2, "sae_lowrank": 3, "lightsae": 4}
+    groups = results.groupby(["dataset", "backbone", "horizon", "embedding"], sort=False)
+    rows = []
+    for (dataset, backbone, horizon, embedding), part in groups:
+        first = part.iloc[0]
+        rows.append(
+            {
+                "dataset": dataset,
+                "N": int(first["n_channels"]),
+                "backbone": backbone,
+                "H": int(horizon),
+                "embedding": embedding,
+                "lr": ", ".join(f"{v:g}" for v in sorted(set(part["lr"]))),
+                "MSE": _mean_std(part["mse"]),
+                "MAE": _mean_std(part["mae"]),
+                "ΔMSE vs shared": _signed_pct(part["mse_change_pct"].mean(), embedding),
+                "params": int(first["params"]),
+                "+params": _signed_pct(part["param_overhead_pct"].mean(), embedding),
+                "epochs": f"{part['epochs'].mean():.0f}",
+                "s/epoch": part["s_per_epoch"].mean(),
+                "ms/window": part["infer_ms_per_window"].mean(),
+                "published MSE": part["published_mse"].mean(),
+                "authors' code MSE": part["reference_mse"].mean(),
+                "_order": (dataset, backbone, horizon, order.get(embedding, 9)),
+            }
+        )
+    rows.sort(key=lambda row: row.pop("_order"))
+    columns = [
+        "dataset",
+        "N",
+        "backbone",
+        "H",
+        "embedding",
+        "lr",
+        "MSE",
+        "MAE",
+        "ΔMSE vs shared",
+        "params",
+        "+params",
+        "epochs",
+        "s/epoch",
+        "ms/window",
+        "published MSE",
+        "authors' code MSE",
+    ]
+    return markdown_table(rows, columns)
+
+
+def _signed_pct(value: float, embedding: str) -> str:
+    if embedding == "shared" or value != value:
+        return ""
+    return f"{value:+.1f}%"
+
+
+def gain_figure(results: pd.DataFrame) -> Figure:
+    """Bar chart: mean MSE change vs shared (%) per dataset, one panel per backbone."""
+    others = results[results["embedding"] != "shared"].dropna(subset=["mse_change_pct"])
+    backbones = list(dict.fromkeys(others["backbone"]))
+    embeddings = list(dict.fromkeys(others["embedding"]))
+    figure = Figure(figsize=(4.2 * max(1, len(backbones)), 3.8), layout="constrained")
+    axes = figure.subplots(1, max(1, len(backbones)), squeeze=False)[0]
+    width = 0.8 / max(1, len(embeddings))
+    for ax, backbone in zip(axes, backbones, strict=False):
+        part = others[others["backbone"] == backbone]
+        datasets = list(dict.fromkeys(part["dataset"]))
+        x = np.arange(len(datasets))
+        for i, embedding in enumerate(embeddings):
+            means = [
+                part[(part["dataset"] == d) & (part["embedding"] == embedding)][
+                    "mse_change_pct"
+                ].mean()
+                for d in datasets
+            ]
+            ax.bar(x + (i - (len(embeddings) - 1) / 2) * width, means, width, label=embedding)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(x, datasets, rotation=30, ha="right")
+        ax.set_title(backbone)
+        ax.set_ylabel("MSE change vs shared (%)\n(negative = better)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(title="embedding", fontsize="small")
+    figure.suptitle("Test MSE relative to the shared embedding (mean over horizons and seeds)")
+    return figure

@@ -67,7 +67,12 @@ def _run_key(row: dict) -> str:
     lrs = row.get("lr_grid") or list(row.get("lrs", ()))
     if isinstance(lrs, str):
         lrs = json.loads(lrs)
-    return json.dumps([[row[k] for k in keep], sorted(sizes.items()), [float(v) for v in lrs]])
+    penalty = row.get("gate_penalty")
+    penalty = None if penalty != penalty else penalty  # NaN from an older CSV
+    extra = [penalty, float(row.get("gate_penalty_weight", 0.01))]
+    return json.dumps(
+        [[row[k] for k in keep], sorted(sizes.items()), [float(v) for v in lrs], extra]
+    )
 
 
 def _experiment_key(exp) -> str:

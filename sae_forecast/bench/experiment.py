@@ -15,7 +15,7 @@ from sae_forecast.data.splits import BenchmarkData
 from sae_forecast.nn import BACKBONES
 from sae_forecast.training import ForecastingNet, SeriesWindows
 
-__all__ = ["Experiment", "masked_errors", "run_experiment"]
+__all__ = ["Experiment", "masked_errors", "run_experiment", "train_and_score"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Experiment:
     precision: str = "fp32"
     device: str = "cpu"
     columns: tuple[str, ...] | None = field(default=None, compare=True)  # channel subset
+    gate_penalty: str | None = None
+    gate_penalty_weight: float = 0.01
 
     def label(self) -> str:
         return f"{self.dataset} {self.backbone} {self.embedding} H={self.horizon} seed={self.seed}"
@@ -106,11 +108,23 @@ def _targets(windows: SeriesWindows):
 
 
 def run_experiment(exp: Experiment, data_home: str | None = None) -> dict:
+    """Train ``exp``, pick the lr on validation, score the test part; return the result row."""
+    return train_and_score(exp, data_home)[1]
+
+
+def train_and_score(
+    exp: Experiment, data_home: str | None = None, data: BenchmarkData | None = None
+):
     """Train ``exp`` (one fit per learning rate), pick the lr on validation, score the test part.
+
+    ``data`` replaces the catalog dataset (e.g. a synthetic series prepared with
+    :func:`~sae_forecast.data.prepare_benchmark`).
 
     Returns
     -------
-    dict
+    net : ForecastingNet
+        The selected, fitted net.
+    row : dict
         The configuration plus: ``lr`` (selected), ``params``, ``epochs``, ``best_epoch``,
         ``s_per_epoch`` (training batches only, mean over epochs, as the reference code
         reports it) and ``s_per_epoch_with_valid``, ``valid_mse`` (best),
@@ -118,7 +132,8 @@ def run_experiment(exp: Experiment, data_home: str | None = None) -> dict:
         data has gaps), ``test_windows`` and ``infer_ms_per_window`` (eval mode, batches of
         ``batch_size``).
     """
-    data = _prepared(exp.dataset, exp.seq_len, data_home, exp.columns)
+    if data is None:
+        data = _prepared(exp.dataset, exp.seq_len, data_home, exp.columns)
     n_channels = data.values.shape[1]
     train = _windows(data, "train", exp.seq_len, exp.horizon, exp.device)
     valid = _windows(data, "valid", exp.seq_len, exp.horizon, exp.device)
@@ -154,4 +169,4 @@ def run_experiment(exp: Experiment, data_home: str | None = None) -> dict:
         test_windows=len(test),
         infer_ms_per_window=1e3 * infer_s / len(test),
     )
-    return row
+    return net, row

@@ -48,6 +48,10 @@ scale : bool, default=True
     (validation tail excluded); forecasts are returned in the original units.
 fine_tune_epochs : int, default=1
     Epochs of training on the new data when ``update(..., update_params=True)``.
+gate_penalty : {"balance", "entropy"} or None, default=None
+    Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
+gate_penalty_weight : float, default=0.01
+    Weight of the gate regulariser in the training loss.
 device : str, default="cpu"
     Torch device, e.g. ``"cuda"``.
 precision : {"fp32", "bf16"}, default="fp32"
@@ -115,6 +119,8 @@ class LightSAEForecaster(BaseForecaster):
         validation_size=0.1,
         scale=True,
         fine_tune_epochs=1,
+        gate_penalty=None,
+        gate_penalty_weight=0.01,
         device="cpu",
         precision="fp32",
         random_state=None,
@@ -132,6 +138,8 @@ class LightSAEForecaster(BaseForecaster):
         self.validation_size = validation_size
         self.scale = scale
         self.fine_tune_epochs = fine_tune_epochs
+        self.gate_penalty = gate_penalty
+        self.gate_penalty_weight = gate_penalty_weight
         self.device = device
         self.precision = precision
         self.random_state = random_state
@@ -278,6 +286,8 @@ class LightSAEForecaster(BaseForecaster):
             patience=self.patience,
             device=self.device,
             verbose=self.verbose,
+            gate_penalty=self.gate_penalty,
+            gate_penalty_weight=self.gate_penalty_weight,
         )
         options.update(overrides)
         return ForecastingNet(self._backbone, **self._module_params(), **options)

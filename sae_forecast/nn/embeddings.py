@@ -22,6 +22,8 @@ exactly zero, so at initialisation each of them computes the same function as ``
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -494,6 +496,38 @@ class LightSAEEmbedding(_AuxiliaryEmbedding):
     def gates(self) -> Tensor:
         """Return the softmax gate weights ``g``, shape ``(n_channels, pool_size)``."""
         return torch.softmax(self.gate_logits, dim=-1)
+
+    def gate_penalty(self, kind: str) -> Tensor:
+        """Regularisation term on the gates (the paper's open question on gate collapse).
+
+        Parameters
+        ----------
+        kind : {"balance", "entropy"}
+            ``"balance"``: KL divergence of the pool's mean usage ``u = mean_i g_i`` from the
+            uniform distribution (0 when every component is used equally often), against all
+            channels collapsing onto one component. ``"entropy"``: mean gate entropy divided by
+            ``log K`` (0 for one-hot gates), pushing each channel to pick components instead of
+            keeping uniform gates.
+
+        Returns
+        -------
+        Tensor
+            A scalar, differentiable with respect to the gate logits.
+
+        Examples
+        --------
+        >>> emb = LightSAEEmbedding(4, 8, 8, rank=2, pool_size=3)
+        >>> round(emb.gate_penalty("entropy").item(), 3)  # near-uniform gates at initialisation
+        1.0
+        """
+        gates = self.gates()
+        if kind == "balance":
+            usage = gates.mean(dim=0)  # (K,)
+            return (usage * torch.log(usage * self.pool_size)).sum()
+        if kind == "entropy":
+            entropy = -(gates * torch.log(gates.clamp_min(1e-12))).sum(dim=1)  # (N,)
+            return entropy.mean() / max(math.log(self.pool_size), 1e-12)
+        raise ValueError(f"gate penalty must be 'balance' or 'entropy', got {kind!r}.")
 
     def mixed_left(self) -> Tensor:
         """Return each channel's mixed left factor ``sum_k g_ik A_k``, shape ``(N, in, r)``."""

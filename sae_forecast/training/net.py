@@ -99,6 +99,11 @@ class ForecastingNet(NeuralNetRegressor):
         Maximum gradient norm; ``None`` disables clipping.
     random_state : int, numpy generator or None, default=None
         Seed for initialisation, dropout and batch order.
+    gate_penalty : {"balance", "entropy"} or None, default=None
+        Optional regulariser on the LightSAE gates, added to the training loss (see
+        :meth:`~sae_forecast.nn.LightSAEEmbedding.gate_penalty`); validation loss is the MSE.
+    gate_penalty_weight : float, default=0.01
+        Weight of that regulariser.
     iterator_train, iterator_valid : type, default=BatchIterator
         Batch iterators; :class:`~sae_forecast.training.BatchIterator` slices whole batches
         from window datasets (skorch's ``DataLoader`` collates sample by sample).
@@ -143,6 +148,8 @@ class ForecastingNet(NeuralNetRegressor):
         lr_decay: float = 0.5,
         clip_norm: float | None = 1.0,
         random_state=None,
+        gate_penalty: str | None = None,
+        gate_penalty_weight: float = 0.01,
         iterator_train=BatchIterator,
         iterator_valid=BatchIterator,
         verbose: int = 0,
@@ -170,6 +177,8 @@ class ForecastingNet(NeuralNetRegressor):
         self.lr_decay = lr_decay
         self.clip_norm = clip_norm
         self.random_state = random_state
+        self.gate_penalty = gate_penalty
+        self.gate_penalty_weight = gate_penalty_weight
 
     # -- protocol callbacks --------------------------------------------------------------
     def get_default_callbacks(self):
@@ -272,12 +281,25 @@ class ForecastingNet(NeuralNetRegressor):
         return -float(np.mean((y_pred - np.asarray(y, dtype=np.float32)) ** 2))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """MSE; with ``y_true = (targets, observed_mask)`` only observed targets count."""
+        """MSE (observed targets only when ``y_true = (targets, mask)``), plus the gate penalty
+        when training with ``gate_penalty`` set."""
         if isinstance(y_true, (tuple, list)):
             target, observed = y_true
             weight = observed.to(y_pred.dtype)
-            return ((y_pred - target).square() * weight).sum() / weight.sum().clamp(min=1.0)
-        return super().get_loss(y_pred, y_true, X=X, training=training)
+            loss = ((y_pred - target).square() * weight).sum() / weight.sum().clamp(min=1.0)
+        else:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training and self.gate_penalty is not None:
+            gated = [m for m in self.module_.modules() if hasattr(m, "gate_penalty")]
+            if not gated:
+                raise ValueError(
+                    "gate_penalty needs a module with a LightSAE embedding "
+                    "(module__embedding='lightsae')."
+                )
+            loss = loss + self.gate_penalty_weight * sum(
+                m.gate_penalty(self.gate_penalty) for m in gated
+            )
+        return loss
 
     # -- per-batch overhead ----------------------------------------------------------------
     # skorch calls three hooks on every callback for every batch and walks the module tree for

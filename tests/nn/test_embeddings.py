@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -173,3 +174,32 @@ def test_reset_parameters_uses_generator():
     first = [p.clone() for p in emb.parameters()]
     emb.reset_parameters(torch.Generator().manual_seed(3))
     assert all(torch.equal(a, b) for a, b in zip(first, emb.parameters(), strict=True))
+
+
+def _gated(logits):
+    emb = LightSAEEmbedding(len(logits), IN, OUT, rank=RANK, pool_size=len(logits[0]))
+    with torch.no_grad():
+        emb.gate_logits.copy_(torch.tensor(logits, dtype=torch.float32))
+    return emb
+
+
+def test_balance_penalty_is_zero_for_even_usage_and_positive_when_collapsed():
+    even = _gated([[9.0, 0.0], [0.0, 9.0]])  # each channel its own component: usage 1/2, 1/2
+    collapsed = _gated([[9.0, 0.0], [9.0, 0.0]])  # everyone on component 0
+    assert even.gate_penalty("balance").item() == pytest.approx(0.0, abs=1e-3)
+    assert collapsed.gate_penalty("balance").item() == pytest.approx(np.log(2), abs=1e-3)
+
+
+def test_entropy_penalty_is_one_for_uniform_and_zero_for_one_hot():
+    assert _gated([[0.0, 0.0, 0.0]] * 2).gate_penalty("entropy").item() == pytest.approx(1.0)
+    assert _gated([[30.0, 0.0, 0.0]] * 2).gate_penalty("entropy").item() == pytest.approx(
+        0, abs=1e-6
+    )
+
+
+def test_gate_penalty_has_gradients_and_rejects_unknown_kinds():
+    emb = _randomise(_build("lightsae"))
+    emb.gate_penalty("balance").backward()
+    assert emb.gate_logits.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="gate penalty must be 'balance' or 'entropy', got 'l2'"):
+        emb.gate_penalty("l2")

@@ -200,3 +200,23 @@ def test_user_callbacks_still_run_on_every_batch():
     net.fit(SeriesWindows(_series(), SEQ, PRED))
     batches = sum(row["train_batch_count"] + row["valid_batch_count"] for row in net.history)
     assert counter.calls == batches == 26
+
+
+def _mean_gate_entropy(net):
+    gates = net.module_.embedding.gates().detach()
+    return float(-(gates * gates.log()).sum(1).mean())
+
+
+def test_entropy_gate_penalty_sharpens_the_gates():
+    data = SeriesWindows(_series(), SEQ, PRED)
+    plain = _net(max_epochs=4, patience=None).fit(data)
+    sharp = _net(
+        max_epochs=4, patience=None, gate_penalty="entropy", gate_penalty_weight=1.0, lr=0.05
+    ).fit(data)
+    assert _mean_gate_entropy(sharp) < _mean_gate_entropy(plain)
+
+
+def test_gate_penalty_needs_a_lightsae_embedding():
+    net = _net(module__embedding="shared", gate_penalty="balance", max_epochs=1)
+    with pytest.raises(ValueError, match="gate_penalty needs a module with a LightSAE embedding"):
+        net.fit(SeriesWindows(_series(), SEQ, PRED))

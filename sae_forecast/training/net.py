@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch import NeuralNetRegressor
-from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
+from sae_forecast.training._lean import LeanLoopMixin
 from sae_forecast.training.callbacks import TrainingTimer
 from sae_forecast.training.dataset import ArrayWindows
 from sae_forecast.training.iterator import BatchIterator
@@ -58,7 +59,7 @@ def _targets(batch) -> np.ndarray:
     return target.detach().cpu().numpy()
 
 
-class ForecastingNet(NeuralNetRegressor):
+class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
     """skorch ``NeuralNetRegressor`` for windows ``X (n, seq_len, N) -> y (n, pred_len, N)``.
 
     The defaults follow the LightSAE reference protocol: Adam on the MSE, the learning rate
@@ -214,7 +215,6 @@ class ForecastingNet(NeuralNetRegressor):
     # -- reproducibility -----------------------------------------------------------------
     def initialize_module(self):
         """Build the module, then draw its weights from the net's own generator."""
-        self._learnable = None
         super().initialize_module()
         init_seed, dropout_seed, shuffle_seed = spawn_seeds(self.random_state, 3)
         device = torch.device(self.device) if self.device else torch.device("cpu")
@@ -300,45 +300,3 @@ class ForecastingNet(NeuralNetRegressor):
                 m.gate_penalty(self.gate_penalty) for m in gated
             )
         return loss
-
-    # -- per-batch overhead ----------------------------------------------------------------
-    # skorch calls three hooks on every callback for every batch and walks the module tree for
-    # the learnable parameters; for small forecasting models that Python work is a noticeable
-    # share of an epoch. These overrides keep the semantics and skip the repeated work.
-    def initialize_callbacks(self):
-        """Initialise callbacks and forget the cached hook lists."""
-        self._hooks = {}
-        return super().initialize_callbacks()
-
-    def initialize_optimizer(self, *args, **kwargs):
-        """Initialise the optimiser and forget the cached parameter list."""
-        self._learnable = None
-        return super().initialize_optimizer(*args, **kwargs)
-
-    def notify(self, method_name, **cb_kwargs):
-        """Call ``method_name`` on the net and on callbacks that define it."""
-        hooks = getattr(self, "_hooks", None)
-        if hooks is None:
-            hooks = self._hooks = {}
-        if method_name not in hooks:
-            base = getattr(Callback, method_name, None)
-            hooks[method_name] = [
-                getattr(cb, method_name)
-                for _, cb in self.callbacks_
-                if getattr(type(cb), method_name, None) is not base
-            ]
-        getattr(self, method_name)(self, **cb_kwargs)
-        for hook in hooks[method_name]:
-            hook(self, **cb_kwargs)
-
-    def get_all_learnable_params(self):
-        """Yield ``(name, parameter)`` pairs of all modules, from a cached list."""
-        if getattr(self, "_learnable", None) is None:
-            self._learnable = list(super().get_all_learnable_params())
-        yield from self._learnable
-
-    def _set_training(self, training=True):
-        # skorch calls this for every batch; switching modes walks the whole module tree, so
-        # only do it when the mode actually changes.
-        if getattr(self, "module_", None) is None or self.module_.training != training:
-            super()._set_training(training)

@@ -184,8 +184,8 @@ def _gated(logits):
 
 
 def test_balance_penalty_is_zero_for_even_usage_and_positive_when_collapsed():
-    even = _gated([[9.0, 0.0], [0.0, 9.0]])  # each channel its own component: usage 1/2, 1/2
-    collapsed = _gated([[9.0, 0.0], [9.0, 0.0]])  # everyone on component 0
+    even = _gated([[30.0, 0.0], [0.0, 30.0]])  # each channel its own component: usage 1/2, 1/2
+    collapsed = _gated([[30.0, 0.0], [30.0, 0.0]])  # everyone on component 0
     assert even.gate_penalty("balance").item() == pytest.approx(0.0, abs=1e-3)
     assert collapsed.gate_penalty("balance").item() == pytest.approx(np.log(2), abs=1e-3)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 from skorch.helper import predefined_split
 
-from sae_forecast.bench.report import machine_line, markdown_table
+from sae_forecast.bench.report import machine_line, markdown_table, measure_in_fresh_process
 from sae_forecast.bench.speed import peak_rss_gib
 from sae_forecast.data import load_dataset, prepare_benchmark, sliding_windows
 from sae_forecast.nn import BACKBONES
@@ -165,19 +164,10 @@ def _memory_child(args) -> dict:
 
 
 def memory_table(args) -> list[dict]:
-    rows = []
-    for path in ("lazy", "materialised"):
-        command = [
-            sys.executable,
-            "-m",
-            "sae_forecast.bench.overhead",
-            "--memory-child",
-            path,
-            *sys.argv[1:],
-        ]
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-    return rows
+    return [
+        measure_in_fresh_process("sae_forecast.bench.overhead", child, args.argv)
+        for child in ("lazy", "materialised")
+    ]
 
 
 def parse_args(argv=None):
@@ -204,6 +194,7 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    args.argv = argv
     if args.memory_child:
         print(json.dumps(_memory_child(args)))
         return

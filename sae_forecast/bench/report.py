@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from collections.abc import Sequence
 
 import torch
 
-__all__ = ["machine_line", "markdown_table"]
+__all__ = ["machine_line", "markdown_table", "measure_in_fresh_process"]
 
 
 def machine_line(device: str = "cpu") -> str:
@@ -54,3 +57,13 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
     return "\n".join(lines)
+
+
+def measure_in_fresh_process(module: str, child: str, argv: Sequence[str]) -> dict:
+    """Run ``python -m module --memory-child child *argv`` and return its last JSON line.
+
+    Peak memory is only meaningful in a process that has done nothing else.
+    """
+    command = [sys.executable, "-m", module, "--memory-child", child, *argv]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])

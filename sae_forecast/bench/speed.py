@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 
 import torch
 
-from sae_forecast.bench.report import machine_line, markdown_table
+from sae_forecast.bench.report import machine_line, markdown_table, measure_in_fresh_process
 from sae_forecast.nn import BACKBONES, EMBEDDING_KINDS
 
 # Reference sizes (DESIGN.md defaults; iTransformer as in its paper's scripts).
@@ -169,20 +168,11 @@ def _memory_child(backbone: str, n_channels: int, args: argparse.Namespace) -> d
     }
 
 
-def memory_table(args: argparse.Namespace) -> list[dict]:
-    rows = []
-    for backbone in args.memory_backbones:
-        command = [
-            sys.executable,
-            "-m",
-            "sae_forecast.bench.speed",
-            "--memory-child",
-            backbone,
-            *sys.argv[1:],
-        ]
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-    return rows
+def memory_table(args) -> list[dict]:
+    return [
+        measure_in_fresh_process("sae_forecast.bench.speed", child, args.argv)
+        for child in args.memory_backbones
+    ]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -216,6 +206,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    args.argv = argv
     if args.memory_child:
         print(json.dumps(_memory_child(args.memory_child, args.memory_channels, args)))
         return

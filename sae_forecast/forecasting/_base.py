@@ -16,7 +16,7 @@ from sae_forecast.data.windows import chronological_split, count_windows
 from sae_forecast.forecasting._checks import check_columns_match, check_length, check_target
 from sae_forecast.training import ForecastingNet, SeriesWindows, spawn_seeds
 
-__all__ = ["COMMON_PARAMETERS", "LightSAEForecaster"]
+__all__ = ["COMMON_PARAMETERS", "LightSAEForecaster", "common_parameters"]
 
 DEFAULT_PRED_LEN = 96  # the paper's first horizon, used when neither pred_len nor fh is given
 
@@ -61,6 +61,17 @@ random_state : int or None, default=None
     forecasts, also for fits running in parallel threads.
 verbose : int, default=0
     1 prints a line per epoch."""
+
+
+def common_parameters(arguments: dict) -> dict:
+    """The base-class arguments among a subclass constructor's ``locals()``.
+
+    Subclasses list every parameter explicitly in their signature (sktime reads
+    ``get_params`` from it) and pass the common ones on with
+    ``super().__init__(**common_parameters(locals()))``.
+    """
+    names = inspect.signature(LightSAEForecaster.__init__).parameters
+    return {name: value for name, value in arguments.items() if name in names and name != "self"}
 
 
 class LightSAEForecaster(BaseForecaster):

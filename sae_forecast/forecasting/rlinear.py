@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sae_forecast.forecasting._base import LightSAEForecaster
+from sae_forecast.forecasting._base import LightSAEForecaster, common_parameters
 from sae_forecast.nn import RLinear
 
 __all__ = ["LightSAERLinearForecaster"]
@@ -82,26 +82,7 @@ class LightSAERLinearForecaster(LightSAEForecaster):
         self.dropout = dropout
         self.revin = revin
         self.revin_affine = revin_affine
-        super().__init__(
-            seq_len=seq_len,
-            pred_len=pred_len,
-            embedding=embedding,
-            rank=rank,
-            pool_size=pool_size,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            patience=patience,
-            validation_size=validation_size,
-            scale=scale,
-            fine_tune_epochs=fine_tune_epochs,
-            gate_penalty=gate_penalty,
-            gate_penalty_weight=gate_penalty_weight,
-            device=device,
-            precision=precision,
-            random_state=random_state,
-            verbose=verbose,
-        )
+        super().__init__(**common_parameters(locals()))
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -38,7 +38,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int)
     parser.add_argument("--pool-size", type=int, help="K (default: 3, 7 or 10 by channels)")
     parser.add_argument("--rank", type=int, default=25)
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        choices=["fp32", "bf16"],
+        default=["fp32"],
+        help="one or both; with both, every run is made under each",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-home", help="folder with the data (default $SAE_FORECAST_DATA)")
     parser.add_argument("--out", default="bench_out", help="output folder")
@@ -104,7 +110,7 @@ def main(argv=None) -> int:
         max_epochs=args.max_epochs,
         pool_size=args.pool_size,
         rank=args.rank,
-        precision=args.precision,
+        precision=tuple(args.precision),
         device=args.device,
     )
     print(f"# sae_forecast benchmark, preset {args.preset!r}\n")

@@ -179,10 +179,13 @@ def build_experiments(
     max_epochs=None,
     pool_size=None,
     rank=25,
-    precision="fp32",
+    precision=("fp32",),
     device="cpu",
 ) -> list[Experiment]:
     """Expand a preset into experiments; explicit selections replace the preset's lists.
+
+    ``precision`` may name several precisions (``("fp32", "bf16")``): each run is then repeated
+    under each, so the comparison is made within one benchmark.
 
     Examples
     --------
@@ -194,11 +197,13 @@ def build_experiments(
         raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
     spec = PRESETS[preset]
     runs = []
-    for dataset, backbone, embedding, seed in itertools.product(
+    precisions = (precision,) if isinstance(precision, str) else tuple(precision)
+    for dataset, backbone, embedding, seed, autocast in itertools.product(
         datasets or spec["datasets"],
         backbones or spec["backbones"],
         embeddings or spec["embeddings"],
         seeds,
+        precisions,
     ):
         info = CATALOG[dataset]
         for horizon in horizons or spec["horizons"](dataset):
@@ -217,7 +222,7 @@ def build_experiments(
                     pool_size=pool_size or default_pool_size(info.n_channels),
                     rank=rank,
                     max_epochs=max_epochs or spec["max_epochs"](backbone),
-                    precision=precision,
+                    precision=autocast,
                     device=device,
                 )
             )

@@ -18,7 +18,7 @@ __all__ = [
     "results_markdown",
 ]
 
-KEY = ["dataset", "backbone", "horizon", "seed"]
+KEY = ["dataset", "backbone", "horizon", "seed", "precision"]
 
 
 def _package_csv(name: str) -> pd.DataFrame:
@@ -97,9 +97,12 @@ def _mean_std(values: pd.Series) -> str:
 def results_markdown(results: pd.DataFrame) -> str:
     """One markdown table; with several seeds, MSE and MAE are ``mean ± std``."""
     order = {"shared": 0, "independent": 1, "sae": 2, "sae_lowrank": 3, "lightsae": 4}
-    groups = results.groupby(["dataset", "backbone", "horizon", "embedding"], sort=False)
+    several = results["precision"].nunique() > 1
+    keys = ["dataset", "backbone", "horizon", "embedding", "precision"]
     rows = []
-    for (dataset, backbone, horizon, embedding), part in groups:
+    for (dataset, backbone, horizon, embedding, precision), part in results.groupby(
+        keys, sort=False
+    ):
         first = part.iloc[0]
         rows.append(
             {
@@ -108,6 +111,7 @@ def results_markdown(results: pd.DataFrame) -> str:
                 "backbone": backbone,
                 "H": int(horizon),
                 "embedding": embedding,
+                "precision": precision,
                 "lr": ", ".join(f"{v:g}" for v in sorted(set(part["lr"]))),
                 "MSE": _mean_std(part["mse"]),
                 "MAE": _mean_std(part["mae"]),
@@ -119,7 +123,7 @@ def results_markdown(results: pd.DataFrame) -> str:
                 "ms/window": part["infer_ms_per_window"].mean(),
                 "published MSE": part["published_mse"].mean(),
                 "authors' code MSE": part["reference_mse"].mean(),
-                "_order": (dataset, backbone, horizon, order.get(embedding, 9)),
+                "_order": (dataset, backbone, horizon, order.get(embedding, 9), precision),
             }
         )
     rows.sort(key=lambda row: row.pop("_order"))
@@ -129,6 +133,7 @@ def results_markdown(results: pd.DataFrame) -> str:
         "backbone",
         "H",
         "embedding",
+        *(["precision"] if several else []),
         "lr",
         "MSE",
         "MAE",

@@ -88,9 +88,17 @@ def _experiment_key(exp) -> str:
 
 
 def _write_row(path: Path, row: dict) -> None:
+    """Append one run; a column the file lacks so far is added (older rows get NaN)."""
     frame = pd.DataFrame(
         [{**row, "sizes": json.dumps(row["sizes"]), "lr_grid": json.dumps(row["lr_grid"])}]
     )
+    if path.exists():
+        header = pd.read_csv(path, nrows=0).columns
+        if set(frame.columns) - set(header):
+            frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
+            frame.to_csv(path, index=False)
+            return
+        frame = frame.reindex(columns=header)
     frame.to_csv(path, mode="a", header=not path.exists(), index=False)
 
 

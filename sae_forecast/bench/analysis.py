@@ -33,6 +33,18 @@ from sae_forecast.bench.verdict import verdict_rows
 from sae_forecast.data import load_dataset
 
 STUDIES = ("embedding", "rank_pool", "penalty", "channels", "synthetic", "inference")
+# Each study writes its figures as CSV into --out; the ablation page and the verdict are
+# rebuilt from every CSV found there, so studies can run (and be re-run) one at a time.
+SAVED = {
+    "embedding_rows": "embedding.csv",
+    "ranks": "ranks.csv",
+    "clusters": "clusters.csv",
+    "sweep": "rank_pool.csv",
+    "penalty": "gate_penalty.csv",
+    "channels": "channels.csv",
+    "synthetic": "synthetic_ari.csv",
+    "timing": "inference.csv",
+}
 
 
 def parse_args(argv):
@@ -40,7 +52,13 @@ def parse_args(argv):
         prog="python -m sae_forecast.bench.analysis", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--dataset", default="beijing_air")
-    parser.add_argument("--studies", nargs="+", choices=STUDIES, default=list(STUDIES))
+    parser.add_argument(
+        "--studies",
+        nargs="*",
+        choices=STUDIES,
+        default=list(STUDIES),
+        help="studies to run (none: only rebuild the pages and the verdict from --out)",
+    )
     parser.add_argument("--results", help="results.csv of the accuracy benchmark (verdict)")
     parser.add_argument("--data-home")
     parser.add_argument("--out", default="docs/analysis")
@@ -95,17 +113,16 @@ def run(args, argv) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write = Writer(out, argv)
-    columns = list(load_dataset(args.dataset, args.data_home).columns)
-    groups = mechanism.channel_groups(columns)
     found: dict = {}
 
     if "embedding" in args.studies:
+        columns = list(load_dataset(args.dataset, args.data_home).columns)
+        groups = mechanism.channel_groups(columns)
         rows, nets = ablation.embedding_study(args.dataset, args.data_home)
         rows = _with_change(rows, ["dataset"])
         found.update(
             ranks=mechanism.rank_table(nets), clusters=mechanism.cluster_agreement(nets, groups)
         )
-        rows.to_csv(out / "embedding.csv", index=False)
         for name, figure in mechanism.mechanism_figures(nets, groups, columns).items():
             write.figure(name, figure)
         write.page(
@@ -127,20 +144,18 @@ def run(args, argv) -> None:
         )
         found["embedding_rows"] = rows
     if "rank_pool" in args.studies:
-        sweep = ablation.rank_pool_study(args.dataset, args.data_home)
-        sweep.to_csv(out / "rank_pool.csv", index=False)
-        found["sweep"] = sweep
+        found["sweep"] = ablation.rank_pool_study(args.dataset, args.data_home)
     if "penalty" in args.studies:
         rows, nets = ablation.penalty_study(args.dataset, args.data_home)
-        collapse = mechanism.collapse_table(nets)
-        found["penalty"] = rows.merge(collapse, on="setting")
-        found["penalty"].to_csv(out / "gate_penalty.csv", index=False)
-    _ablation_page(write, args.dataset, found)
+        found["penalty"] = rows.merge(mechanism.collapse_table(nets), on="setting")
+    if {"embedding", "rank_pool", "penalty"} & set(args.studies):
+        _save(out, found)
+        _ablation_page(write, args.dataset, {**_load(out), **found})
 
     if "channels" in args.studies:
         rows = ablation.channel_study(args.dataset, args.data_home)
         rows = _with_change(rows, ["n_channels", "subset_seed"])
-        rows.to_csv(out / "channels.csv", index=False)
+        _save(out, {"channels": rows})
         light = rows[rows["embedding"] == "lightsae"]
         mean = light.groupby("n_channels")["mse_change_pct"].mean()
         write.figure(
@@ -164,13 +179,24 @@ def run(args, argv) -> None:
                 )
             ],
         )
-        found["channels"] = light
     if "synthetic" in args.studies:
-        found["synthetic_ari"] = _synthetic(write)
+        _save(out, {"synthetic": _synthetic(write)})
     if "inference" in args.studies:
-        found["timing"] = _inference(write)
+        _save(out, {"timing": _inference(write)})
     if args.results:
-        _verdict(write, args, found)
+        _verdict(write, args, _load(out))
+
+
+def _save(out: Path, found: dict) -> None:
+    for key, frame in found.items():
+        if key in SAVED and frame is not None:
+            frame.to_csv(out / SAVED[key], index=False)
+
+
+def _load(out: Path) -> dict:
+    return {
+        key: pd.read_csv(out / name) for key, name in SAVED.items() if (out / name).exists()
+    }
 
 
 def _ablation_page(write: Writer, dataset: str, found: dict) -> None:
@@ -220,7 +246,7 @@ def _ablation_page(write: Writer, dataset: str, found: dict) -> None:
         write.page("ablation.md", f"Ablation and sensitivity on {dataset}", sections)
 
 
-def _synthetic(write: Writer) -> float:
+def _synthetic(write: Writer) -> pd.DataFrame:
     rows, nets, types = ablation.synthetic_study()
     rows = _with_change(rows, ["structure"])
     aris = []
@@ -245,8 +271,7 @@ def _synthetic(write: Writer) -> float:
             ("Do the gates recover the true types?", _table(ari, list(ari.columns))),
         ],
     )
-    clustered = ari[ari["structure"] == "clustered"]
-    return float(clustered.iloc[0, 1]) if len(clustered) else None
+    return ari
 
 
 def _inference(write: Writer) -> pd.DataFrame:
@@ -268,11 +293,13 @@ def _inference(write: Writer) -> pd.DataFrame:
 
 def _verdict(write: Writer, args, found: dict) -> None:
     results = add_derived_columns(pd.read_csv(args.results))
+    synthetic = found.get("synthetic")
+    clustered = None if synthetic is None else synthetic[synthetic["structure"] == "clustered"]
     rows = verdict_rows(
         results,
         channels=found.get("channels"),
         ranks=found.get("ranks"),
-        synthetic_ari=found.get("synthetic_ari"),
+        synthetic_ari=None if clustered is None or clustered.empty else float(clustered.iloc[0, 1]),
         clusters=found.get("clusters"),
         timing=found.get("timing"),
     )

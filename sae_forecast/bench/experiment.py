@@ -129,8 +129,8 @@ def train_and_score(
         ``s_per_epoch`` (training batches only, mean over epochs, as the reference code
         reports it) and ``s_per_epoch_with_valid``, ``valid_mse`` (best),
         ``mse`` and ``mae`` on every test window (scaled data; observed targets only where the
-        data has gaps), ``test_windows`` and ``infer_ms_per_window`` (eval mode, batches of
-        ``batch_size``).
+        data has gaps), ``test_windows``, ``infer_ms_per_window`` (eval mode, batches of
+        ``batch_size``) and ``threads`` (torch's intra-op threads, which the timings depend on).
     """
     if data is None:
         data = _prepared(exp.dataset, exp.seq_len, data_home, exp.columns)
@@ -168,5 +168,6 @@ def train_and_score(
         mae=mae,
         test_windows=len(test),
         infer_ms_per_window=1e3 * infer_s / len(test),
+        threads=torch.get_num_threads(),
     )
     return net, row

@@ -65,6 +65,8 @@ def add_derived_columns(results: pd.DataFrame) -> pd.DataFrame:
     [0.0, -5.0]
     """
     results = results.copy()
+    if "precision" not in results:
+        results["precision"] = "fp32"
     shared = results[results["embedding"] == "shared"].set_index(KEY)
     base = results.set_index(KEY).index
     shared_mse = shared["mse"].reindex(base).to_numpy()
@@ -98,6 +100,7 @@ def results_markdown(results: pd.DataFrame) -> str:
     """One markdown table; with several seeds, MSE and MAE are ``mean ± std``."""
     order = {"shared": 0, "independent": 1, "sae": 2, "sae_lowrank": 3, "lightsae": 4}
     several = results["precision"].nunique() > 1
+    several_threads = "threads" in results and results["threads"].nunique(dropna=False) > 1
     keys = ["dataset", "backbone", "horizon", "embedding", "precision"]
     rows = []
     for (dataset, backbone, horizon, embedding, precision), part in results.groupby(
@@ -118,8 +121,9 @@ def results_markdown(results: pd.DataFrame) -> str:
                 "ΔMSE vs shared": _signed_pct(part["mse_change_pct"].mean(), embedding),
                 "params": int(first["params"]),
                 "+params": _signed_pct(part["param_overhead_pct"].mean(), embedding),
-                "epochs": f"{part['epochs'].mean():.0f}",
+                "epochs": f"{part['epochs'].mean():.0f}/{first['max_epochs']}",
                 "s/epoch": part["s_per_epoch"].mean(),
+                "threads": _threads(part),
                 "ms/window": part["infer_ms_per_window"].mean(),
                 "published MSE": part["published_mse"].mean(),
                 "authors' code MSE": part["reference_mse"].mean(),
@@ -142,11 +146,18 @@ def results_markdown(results: pd.DataFrame) -> str:
         "+params",
         "epochs",
         "s/epoch",
+        *(["threads"] if several_threads else []),
         "ms/window",
         "published MSE",
         "authors' code MSE",
     ]
     return markdown_table(rows, columns)
+
+
+def _threads(part: pd.DataFrame) -> str:
+    if "threads" not in part or part["threads"].isna().all():
+        return ""
+    return ", ".join(f"{v:.0f}" for v in sorted(set(part["threads"].dropna())))
 
 
 def _signed_pct(value: float, embedding: str) -> str:

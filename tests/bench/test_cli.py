@@ -90,3 +90,21 @@ def test_results_preset_matches_the_documented_grid():
 def test_unknown_preset():
     with pytest.raises(ValueError, match="Unknown preset 'fast'"):
         build_experiments("fast")
+
+
+def test_a_row_with_a_new_column_keeps_the_csv_aligned(tmp_path):
+    from sae_forecast.bench.__main__ import _write_row
+
+    path = tmp_path / "results.csv"
+    row = {"dataset": "ETTh1", "sizes": {}, "lr_grid": [0.01], "mse": 0.4}
+    _write_row(path, row)
+    _write_row(path, {**row, "mse": 0.3, "threads": 2})
+    _write_row(path, {**row, "mse": 0.2})
+    frame = pd.read_csv(path)
+    assert frame["mse"].tolist() == [0.4, 0.3, 0.2]
+    assert frame["threads"].isna().tolist() == [True, False, True]
+
+
+def test_timings_state_their_threads(bench_out):
+    frame = pd.read_csv(bench_out / "results.csv")
+    assert (frame["threads"] >= 1).all()

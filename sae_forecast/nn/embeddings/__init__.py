@@ -5,15 +5,15 @@ out_features)``; channel ``i`` is multiplied by its own weight ``W_i`` (``in_fea
 out_features``) and shifted by its bias ``b_i``. The classes differ only in how ``W_i`` is
 parameterised:
 
-==============  ===================================  ===========================================
-kind            weight for channel i                 parameters (plus bias)
-==============  ===================================  ===========================================
-``shared``      ``W_sh``                             ``in*out``
-``independent`` ``W_i``                              ``N*in*out``
-``sae``         ``W_sh + W_i``                       ``(N+1)*in*out``
-``sae_lowrank`` ``W_sh + A_i B_i``                   ``in*out + N*r*(in+out)``
-``lightsae``    ``W_sh + (sum_k g_ik A_k) B``        ``in*out + K*in*r + r*out + N*K``
-==============  ===================================  ===========================================
+===============  ===================================  ===========================================
+kind             weight for channel i                 parameters (plus bias)
+===============  ===================================  ===========================================
+``shared``       ``W_sh``                             ``in*out``
+``independent``  ``W_i``                              ``N*in*out``
+``sae``          ``W_sh + W_i``                       ``(N+1)*in*out``
+``sae_lowrank``  ``W_sh + A_i B_i``                   ``in*out + N*r*(in+out)``
+``lightsae``     ``W_sh + (sum_k g_ik A_k) B``        ``in*out + K*in*r + r*out + N*K``
+===============  ===================================  ===========================================
 
 The bias is one vector of ``out`` entries for ``shared`` and one per channel (``N*out``) for
 every other kind. The auxiliary path of ``sae``, ``sae_lowrank`` and ``lightsae`` starts at

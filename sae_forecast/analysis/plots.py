@@ -196,6 +196,10 @@ def plot_gate_heatmap(
     return fig
 
 
+def _group_name(label) -> str:
+    return str(label) if isinstance(label, str) else f"group {label}"
+
+
 def _mark_groups(ax, sorted_labels: np.ndarray, pool_size: int) -> None:
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
     ends = np.r_[starts[1:], len(sorted_labels)]
@@ -203,7 +207,7 @@ def _mark_groups(ax, sorted_labels: np.ndarray, pool_size: int) -> None:
         if start > 0:
             ax.axhline(start - 0.5, color="white", linewidth=2)
         ax.annotate(
-            f"group {sorted_labels[start]}",
+            _group_name(sorted_labels[start]),
             xy=(pool_size - 0.5, (start + end - 1) / 2),
             xytext=(3, 0),
             textcoords="offset points",
@@ -277,9 +281,17 @@ def plot_channel_map(
     if types is None:
         ax.scatter(points[:, 0], points[:, 1], s=30, alpha=0.85)
     else:
-        for kind in np.unique(types):
+        for index, kind in enumerate(np.unique(types)):
             inside = types == kind
-            ax.scatter(points[inside, 0], points[inside, 1], s=30, alpha=0.85, label=f"{kind}")
+            ax.scatter(
+                points[inside, 0],
+                points[inside, 1],
+                s=30,
+                alpha=0.85,
+                label=f"{kind}",
+                color=f"C{index % 10}",
+                marker="os^D"[index // 10 % 4],  # ten colours, then a new marker shape
+            )
         ax.legend(title="type", fontsize=8, title_fontsize=9, loc="best")
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])

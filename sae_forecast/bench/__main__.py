@@ -21,7 +21,12 @@ from tqdm.auto import tqdm
 from sae_forecast.bench.experiment import run_experiment
 from sae_forecast.bench.presets import PRESETS, build_experiments
 from sae_forecast.bench.report import machine_line
-from sae_forecast.bench.results import add_derived_columns, gain_figure, results_markdown
+from sae_forecast.bench.results import (
+    add_derived_columns,
+    gain_figure,
+    headline_markdown,
+    results_markdown,
+)
 from sae_forecast.data import CATALOG
 from sae_forecast.nn import BACKBONES, EMBEDDING_KINDS
 
@@ -164,6 +169,7 @@ def main(argv=None) -> int:
         f"on {machine_line(args.device)}; {time.perf_counter() - start:.0f} s.\n\n"
     )
     (out / "results.md").write_text(header + table + "\n")
+    (out / "headline.md").write_text(header + headline_markdown(results) + "\n")
     gain_figure(results).savefig(out / "gains.png", dpi=120)
     print("\n" + table)
     print(f"\nwrote {csv_path}, {out / 'results.md'}, {out / 'gains.png'}")

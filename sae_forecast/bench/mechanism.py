@@ -122,7 +122,7 @@ def mechanism_figures(nets: dict, groups: dict[str, np.ndarray], columns) -> dic
         curves["LightSAE residual"] = channel_spectra(nets["lightsae"].module_)
     if curves:
         figures["energy.png"] = plot_energy_curves(curves, max_rank=40)
-    kind_types = groups.get("variable")
+    kind_types = _type_names(columns) if groups.get("variable") is not None else None
     if "lightsae" in nets:
         gates = gate_matrix(nets["lightsae"].module_)
         labels = kind_types if kind_types is not None else None

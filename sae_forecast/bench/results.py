@@ -13,6 +13,7 @@ from sae_forecast.bench.report import markdown_table
 __all__ = [
     "add_derived_columns",
     "gain_figure",
+    "headline_markdown",
     "published_mse",
     "reference_mse",
     "results_markdown",
@@ -151,6 +152,57 @@ def results_markdown(results: pd.DataFrame) -> str:
         "published MSE",
         "authors' code MSE",
     ]
+    return markdown_table(rows, columns)
+
+
+def headline_markdown(results: pd.DataFrame) -> str:
+    """The short table of the README: every dataset and backbone at its first horizon.
+
+    Test MSE of shared, SAE and LightSAE (fp32, mean over seeds) with the change against shared,
+    and the published MSE of the shared model where one exists. ``results`` must carry the
+    columns of :func:`add_derived_columns`.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame(
+    ...     {
+    ...         "dataset": ["ETTh1"] * 2,
+    ...         "backbone": ["RLinear"] * 2,
+    ...         "horizon": [96, 96],
+    ...         "seed": [0, 0],
+    ...         "embedding": ["shared", "lightsae"],
+    ...         "mse": [0.4, 0.38],
+    ...         "params": [100, 104],
+    ...         "lr": [0.01, 0.01],
+    ...         "n_channels": [7, 7],
+    ...     }
+    ... )
+    >>> print(headline_markdown(add_derived_columns(rows)))
+    | dataset | N | backbone | H | shared | SAE | LightSAE | published (shared) |
+    |---|---|---|---|---|---|---|---|
+    | ETTh1 | 7 | RLinear | 96 | 0.4000 |  | 0.3800 (-5.0%) | 0.386 |
+    """
+    fp32 = results[results["precision"] == "fp32"]
+    first = fp32.groupby("dataset")["horizon"].transform("min")
+    fp32 = fp32[fp32["horizon"] == first]
+    rows = []
+    for (dataset, backbone), part in fp32.groupby(["dataset", "backbone"], sort=False):
+        row = {
+            "dataset": dataset,
+            "N": int(part["n_channels"].iloc[0]),
+            "backbone": backbone,
+            "H": int(part["horizon"].iloc[0]),
+        }
+        for embedding, column in (("shared", "shared"), ("sae", "SAE"), ("lightsae", "LightSAE")):
+            runs = part[part["embedding"] == embedding]
+            if runs.empty:
+                continue
+            change = _signed_pct(runs["mse_change_pct"].mean(), embedding)
+            row[column] = f"{runs['mse'].mean():.4f}" + (f" ({change})" if change else "")
+        published = part["published_mse"].dropna()
+        row["published (shared)"] = published.iloc[0] if len(published) else None
+        rows.append(row)
+    columns = ["dataset", "N", "backbone", "H", "shared", "SAE", "LightSAE", "published (shared)"]
     return markdown_table(rows, columns)
 
 

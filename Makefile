@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export SAE_FORECAST_DATA ?= $(abspath ../shared/data)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install demo test test-fast lint format docs bench-speed clean
+.PHONY: install demo test test-fast lint format docs bench-speed bench-docs clean
 
 $(STAMP): pyproject.toml setup.cfg constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ docs: $(STAMP)
 
 bench-speed: $(STAMP)
 	$(PY) -m sae_forecast.bench.speed
+
+# Regenerates every generated page of docs/ (hours on 2 cores; run on an idle machine).
+BF16 := --preset results --datasets ETTh1 --backbones iTransformer PatchTST \
+	--embeddings shared lightsae --horizons 96 --precision fp32 bf16
+bench-docs: $(STAMP)
+	mkdir -p docs/benchmarks
+	$(PY) -m sae_forecast.bench.speed > docs/benchmarks/speed.md
+	$(PY) -m sae_forecast.bench.overhead > docs/benchmarks/overhead.md
+	$(PY) -m sae_forecast.bench $(BF16) --out docs/benchmarks/bf16
+	$(PY) -m sae_forecast.bench --preset results --out docs
+	$(PY) -m sae_forecast.bench.analysis --results docs/results.csv --out docs/analysis
 
 clean:
 	rm -rf $(VENV) docs/_build demo_out bench_out

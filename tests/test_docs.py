@@ -42,7 +42,7 @@ def test_generated_pages_state_their_command():
         "verdict.md",
         "benchmarks/speed.md",
         "benchmarks/overhead.md",
-        "benchmarks/bf16.md",
+        "benchmarks/bf16/results.md",
         "analysis/ablation.md",
         "analysis/mechanism.md",
     ]:

@@ -194,9 +194,7 @@ def _save(out: Path, found: dict) -> None:
 
 
 def _load(out: Path) -> dict:
-    return {
-        key: pd.read_csv(out / name) for key, name in SAVED.items() if (out / name).exists()
-    }
+    return {key: pd.read_csv(out / name) for key, name in SAVED.items() if (out / name).exists()}
 
 
 def _ablation_page(write: Writer, dataset: str, found: dict) -> None:

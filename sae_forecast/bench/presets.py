@@ -158,7 +158,7 @@ PRESETS = {
         "backbones": BACKBONE_NAMES,
         "embeddings": ["shared", "sae", "lightsae"],
         "horizons": lambda dataset: CATALOG[dataset].horizons,
-        "sizes": reference_sizes,
+        "sizes": _cpu_sizes,
         "lrs": _cpu_lrs,
         "max_epochs": _cpu_max_epochs,
         # RLinear at every horizon; the others at the first horizon; PatchTST on ETTh1/ETTh2

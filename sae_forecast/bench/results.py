@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 
 import numpy as np
@@ -12,6 +13,7 @@ from sae_forecast.bench.report import markdown_table
 
 __all__ = [
     "add_derived_columns",
+    "configuration_markdown",
     "gain_figure",
     "headline_markdown",
     "published_mse",
@@ -204,6 +206,55 @@ def headline_markdown(results: pd.DataFrame) -> str:
         rows.append(row)
     columns = ["dataset", "N", "backbone", "H", "shared", "SAE", "LightSAE", "published (shared)"]
     return markdown_table(rows, columns)
+
+
+def configuration_markdown(results: pd.DataFrame) -> str:
+    """The settings behind the results table: model sizes, pool size, lr grid, epoch cap.
+
+    One row per dataset and backbone (and per distinct setting, should runs differ).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame(
+    ...     {
+    ...         "dataset": ["ETTh1"] * 2,
+    ...         "backbone": ["RMLP"] * 2,
+    ...         "embedding": ["shared", "lightsae"],
+    ...         "sizes": ['{"d_model": 512}'] * 2,
+    ...         "pool_size": [3, 3],
+    ...         "rank": [25, 25],
+    ...         "lr_grid": ["[0.01, 0.005]"] * 2,
+    ...         "max_epochs": [30, 30],
+    ...     }
+    ... )
+    >>> print(configuration_markdown(rows))
+    | dataset | backbone | sizes | K | r | lr grid | max epochs |
+    |---|---|---|---|---|---|---|
+    | ETTh1 | RMLP | d_model=512 | 3 | 25 | 0.01, 0.005 | 30 |
+    """
+
+    def _sizes(value) -> str:
+        sizes = json.loads(value) if isinstance(value, str) else dict(value)
+        return ", ".join(f"{k}={v}" for k, v in sorted(sizes.items())) or "(none)"
+
+    def _grid(value) -> str:
+        grid = json.loads(value) if isinstance(value, str) else list(value)
+        return ", ".join(f"{v:g}" for v in grid)
+
+    rows = []
+    for _, row in results.iterrows():
+        entry = {
+            "dataset": row["dataset"],
+            "backbone": row["backbone"],
+            "sizes": _sizes(row["sizes"]),
+            "K": int(row["pool_size"]),
+            "r": int(row["rank"]),
+            "lr grid": _grid(row["lr_grid"]),
+            "max epochs": int(row["max_epochs"]),
+        }
+        if entry not in rows:
+            rows.append(entry)
+    return markdown_table(rows, ["dataset", "backbone", "sizes", "K", "r", "lr grid", "max epochs"])
 
 
 def _threads(part: pd.DataFrame) -> str:

@@ -42,6 +42,7 @@ TRAFFIC_OPTIONS = {
     "PatchTST": {"d_model": 512, "n_heads": 8, "d_ff": 512, "n_layers": 2},
     "iTransformer": {"d_model": 512, "n_heads": 8, "d_ff": 512, "n_layers": 4},
 }
+TRAFFIC_BATCH = {"PatchTST": 4, "iTransformer": 16}  # the authors' Traffic batch sizes
 
 
 def build(
@@ -169,10 +170,17 @@ def _memory_child(backbone: str, n_channels: int, args: argparse.Namespace) -> d
 
 
 def memory_table(args) -> list[dict]:
-    return [
-        measure_in_fresh_process("sae_forecast.bench.speed", child, args.argv)
-        for child in args.memory_backbones
-    ]
+    """Peak memory of one step per backbone at ``--memory-batch-size``, and at the authors'
+    Traffic batch size where that is smaller (each in a fresh process)."""
+    rows = []
+    for child in args.memory_backbones:
+        batches = [args.memory_batch_size]
+        if TRAFFIC_BATCH.get(child, args.memory_batch_size) < args.memory_batch_size:
+            batches.append(TRAFFIC_BATCH[child])
+        for batch in batches:
+            argv = [*args.argv, "--memory-batch-size", str(batch)]
+            rows.append(measure_in_fresh_process("sae_forecast.bench.speed", child, argv))
+    return rows
 
 
 def parse_args(argv=None) -> argparse.Namespace:

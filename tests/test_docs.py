@@ -39,6 +39,7 @@ def test_docs_build_without_warnings(tmp_path):
 def test_generated_pages_state_their_command():
     for page in [
         "results.md",
+        "reference/results.md",
         "verdict.md",
         "benchmarks/speed.md",
         "benchmarks/overhead.md",

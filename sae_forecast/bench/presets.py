@@ -7,6 +7,9 @@
   128-wide iTransformer on beijing_air); for the CPU budget, lr grids of two values for
   RLinear/RMLP on ETTh1/ETTh2 and one (0.005) elsewhere, epoch caps of 10 for iTransformer
   (4 on Weather) and 6 for PatchTST.
+* ``reference``: exactly the configurations of the LightSAE authors' code run on this
+  project's CPU kind (``reference_cpu.csv``: dataset, backbone, embedding, horizon and a fixed
+  lr each, reference sizes, up to 100 epochs), for a like-for-like comparison.
 * ``paper``: the paper's full grid (12 datasets, 4 backbones, 5 embeddings, 4 horizons, the
   authors' learning-rate grids), for a GPU.
 
@@ -143,6 +146,16 @@ def _quick_lrs(backbone: str, dataset: str) -> tuple[float, ...]:
     ]
 
 
+def _reference_runs() -> list[tuple[str, str, str, int, tuple[float, ...]]]:
+    from sae_forecast.bench.results import reference_mse  # the packaged CSV
+
+    rows = reference_mse()
+    return [
+        (r.dataset, r.backbone, r.embedding, int(r.horizon), (float(r.lr),))
+        for r in rows.itertuples()
+    ]
+
+
 PRESETS = {
     "quick": {
         "datasets": ["ETTh1"],
@@ -166,6 +179,11 @@ PRESETS = {
             b == "RLinear"
             or (h == CATALOG[d].horizons[0] and (b != "PatchTST" or d in ("ETTh1", "ETTh2")))
         ),
+    },
+    "reference": {
+        "runs": _reference_runs,
+        "sizes": reference_sizes,
+        "max_epochs": lambda backbone, dataset: 100,
     },
     "paper": {
         "datasets": PAPER_DATASETS,
@@ -208,8 +226,45 @@ def build_experiments(
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
     spec = PRESETS[preset]
-    runs = []
     precisions = (precision,) if isinstance(precision, str) else tuple(precision)
+    if "runs" in spec:
+        grid = [
+            (dataset, backbone, embedding, horizon, grid_lrs, seed, autocast)
+            for (dataset, backbone, embedding, horizon, grid_lrs), seed, autocast in (
+                itertools.product(spec["runs"](), seeds, precisions)
+            )
+            if (datasets is None or dataset in datasets)
+            and (backbones is None or backbone in backbones)
+            and (embeddings is None or embedding in embeddings)
+            and (horizons is None or horizon in horizons)
+        ]
+    else:
+        grid = _grid(spec, datasets, backbones, embeddings, horizons, seeds, precisions)
+    runs = []
+    for dataset, backbone, embedding, horizon, grid_lrs, seed, autocast in grid:
+        sizes = spec["sizes"](backbone, dataset, horizon)
+        runs.append(
+            Experiment(
+                dataset=dataset,
+                backbone=backbone,
+                embedding=embedding,
+                horizon=horizon,
+                seed=seed,
+                lrs=tuple(lrs) if lrs else grid_lrs,
+                sizes=tuple(sorted(sizes.items())),
+                pool_size=pool_size or default_pool_size(CATALOG[dataset].n_channels),
+                rank=rank,
+                max_epochs=max_epochs or spec["max_epochs"](backbone, dataset),
+                precision=autocast,
+                device=device,
+            )
+        )
+    return runs
+
+
+def _grid(spec, datasets, backbones, embeddings, horizons, seeds, precisions) -> list[tuple]:
+    """The preset's product of selections, filtered by its ``keep`` rule."""
+    grid = []
     for dataset, backbone, embedding, seed, autocast in itertools.product(
         datasets or spec["datasets"],
         backbones or spec["backbones"],
@@ -217,25 +272,9 @@ def build_experiments(
         seeds,
         precisions,
     ):
-        info = CATALOG[dataset]
         for horizon in horizons or spec["horizons"](dataset):
             if "keep" in spec and not (horizons or spec["keep"](dataset, backbone, horizon)):
                 continue
-            sizes = spec["sizes"](backbone, dataset, horizon)
-            runs.append(
-                Experiment(
-                    dataset=dataset,
-                    backbone=backbone,
-                    embedding=embedding,
-                    horizon=horizon,
-                    seed=seed,
-                    lrs=tuple(lrs) if lrs else tuple(spec["lrs"](backbone, dataset)),
-                    sizes=tuple(sorted(sizes.items())),
-                    pool_size=pool_size or default_pool_size(info.n_channels),
-                    rank=rank,
-                    max_epochs=max_epochs or spec["max_epochs"](backbone, dataset),
-                    precision=autocast,
-                    device=device,
-                )
-            )
-    return runs
+            grid_lrs = tuple(spec["lrs"](backbone, dataset))
+            grid.append((dataset, backbone, embedding, horizon, grid_lrs, seed, autocast))
+    return grid

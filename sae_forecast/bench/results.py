@@ -46,9 +46,10 @@ def reference_mse() -> pd.DataFrame:
 def add_derived_columns(results: pd.DataFrame) -> pd.DataFrame:
     """Add the relative MSE change and parameter overhead of each row against ``shared``.
 
-    Both are taken against the shared-embedding row of the same dataset, backbone, horizon
-    and seed in the same run (NaN when that run has no shared row). Published baselines
-    (shared rows) and the authors' CPU figures (same lr where available) are joined too.
+    Both are taken against the shared-embedding row of the same dataset, backbone, horizon,
+    seed, precision and lr grid in the same run (NaN when that run has no shared row).
+    Published baselines (shared rows) and the authors' CPU figures (same lr where available)
+    are joined too.
 
     Examples
     --------
@@ -70,8 +71,9 @@ def add_derived_columns(results: pd.DataFrame) -> pd.DataFrame:
     results = results.copy()
     if "precision" not in results:
         results["precision"] = "fp32"
-    shared = results[results["embedding"] == "shared"].set_index(KEY)
-    base = results.set_index(KEY).index
+    key = [*KEY, "lr_grid"] if "lr_grid" in results else KEY
+    shared = results[results["embedding"] == "shared"].set_index(key)
+    base = results.set_index(key).index
     shared_mse = shared["mse"].reindex(base).to_numpy()
     shared_params = shared["params"].reindex(base).to_numpy()
     results["mse_change_pct"] = 100 * (results["mse"].to_numpy() / shared_mse - 1)

@@ -8,6 +8,7 @@ import pytest
 from sae_forecast.bench.__main__ import main
 from sae_forecast.bench.experiment import masked_errors
 from sae_forecast.bench.presets import build_experiments
+from sae_forecast.bench.results import add_derived_columns, reference_mse
 
 ARGS = [
     "--preset",
@@ -75,6 +76,27 @@ def test_resume_skips_finished_runs(bench_out, data_home, capsys):
     assert (bench_out / "results.csv").read_text() == before
 
 
+def test_an_interrupted_benchmark_leaves_a_report_of_the_finished_runs(
+    bench_out, data_home, tmp_path, monkeypatch
+):
+    from sae_forecast.bench import __main__ as cli
+
+    finished = pd.read_csv(bench_out / "results.csv").to_dict("records")
+
+    def run_or_stop(exp, data_home=None):  # the first run "trains", the second is cut off
+        if exp.embedding == "lightsae":
+            raise KeyboardInterrupt
+        return {**finished[0], "sizes": {}, "lr_grid": [0.005]}
+
+    monkeypatch.setattr(cli, "run_experiment", run_or_stop)
+    with pytest.raises(KeyboardInterrupt):
+        main([*ARGS, "--data-home", str(data_home), "--out", str(tmp_path)])
+    report = (tmp_path / "results.md").read_text()
+    assert "(1 of 2 runs so far)" in report
+    assert "| ETTh1 | 7 | RLinear | 96 | shared |" in report
+    assert "| lightsae |" not in report
+
+
 def test_masked_errors_ignore_unobserved_targets():
     import numpy as np
 
@@ -96,6 +118,40 @@ def test_results_preset_matches_the_documented_grid():
     assert widths == {128, 256, 512}
     air = [r for r in runs if r.backbone == "iTransformer" and r.dataset == "beijing_air"]
     assert {dict(r.sizes)["d_model"] for r in air} == {128}
+
+
+def test_reference_preset_repeats_the_authors_runs_exactly():
+    runs = build_experiments("reference")
+    reference = reference_mse()
+    assert len(runs) == len(reference) == 18
+    assert [(r.dataset, r.backbone, r.embedding, r.horizon, r.lrs) for r in runs] == [
+        (r.dataset, r.backbone, r.embedding, r.horizon, (r.lr,)) for r in reference.itertuples()
+    ]
+    itransformer = next(r for r in runs if r.backbone == "iTransformer")
+    assert dict(itransformer.sizes) == {"d_model": 256, "d_ff": 256, "n_layers": 2}
+    assert {r.pool_size for r in runs if r.dataset == "Weather"} == {7}
+    assert [r.embedding for r in build_experiments("reference", datasets=["Weather"])] == [
+        "shared",
+        "lightsae",
+    ]
+
+
+def test_changes_are_taken_against_the_shared_run_with_the_same_lr_grid():
+    rows = pd.DataFrame(
+        {
+            "dataset": ["ETTh1"] * 4,
+            "backbone": ["RLinear"] * 4,
+            "horizon": [96] * 4,
+            "seed": [0] * 4,
+            "embedding": ["shared", "lightsae", "shared", "lightsae"],
+            "lr_grid": ["[0.05]", "[0.05]", "[0.005]", "[0.005]"],
+            "lr": [0.05, 0.05, 0.005, 0.005],
+            "mse": [0.40, 0.38, 0.50, 0.45],
+            "params": [100, 110, 100, 110],
+        }
+    )
+    changes = add_derived_columns(rows)["mse_change_pct"].round(1).tolist()
+    assert changes == [0.0, -5.0, 0.0, -10.0]
 
 
 def test_unknown_preset():

@@ -96,6 +96,8 @@ def _net(exp: Experiment, n_channels: int, lr: float, valid) -> ForecastingNet:
         train_split=predefined_split(valid),
         random_state=exp.seed,
         device=exp.device,
+        gate_penalty=exp.gate_penalty,
+        gate_penalty_weight=exp.gate_penalty_weight,
         **module,
     )
 

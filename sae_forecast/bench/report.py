@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["machine_line", "markdown_table", "measure_in_fresh_process"]
+__all__ = ["machine_line", "markdown_table", "measure_in_fresh_process", "replace_section"]
 
 
 def machine_line(device: str = "cpu") -> str:
@@ -31,6 +31,30 @@ def machine_line(device: str = "cpu") -> str:
     if device.startswith("cuda") and torch.cuda.is_available():
         parts.append(torch.cuda.get_device_name(0))
     return ", ".join(parts)
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    """Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``text``.
+
+    Lets a generated table live inside a hand-written page (the README's headline results).
+    A page without both markers raises ``ValueError``.
+
+    Examples
+    --------
+    >>> page = "intro\n<!-- t:start -->\nold\n<!-- t:end -->\nrest"
+    >>> print(replace_section(page, "t", "new"))
+    intro
+    <!-- t:start -->
+    new
+    <!-- t:end -->
+    rest
+    """
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    head, found_start, rest = text.partition(start)
+    _, found_end, tail = rest.partition(end)
+    if not (found_start and found_end):
+        raise ValueError(f"the page has no {start} ... {end} section to replace")
+    return f"{head}{start}\n{body.strip()}\n{end}{tail}"
 
 
 def _cell(value: object) -> str:

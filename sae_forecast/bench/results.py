@@ -95,6 +95,21 @@ def add_derived_columns(results: pd.DataFrame) -> pd.DataFrame:
     return same_lr
 
 
+def _grid_order(results: pd.DataFrame) -> pd.Series:
+    """Rank of each row's lr grid, largest first (0 for every row without a grid column)."""
+    if "lr_grid" not in results:
+        return pd.Series(0, index=results.index)
+
+    def parse(grid) -> tuple:
+        if isinstance(grid, str):
+            grid = json.loads(grid)
+        return tuple(grid) if isinstance(grid, (list, tuple)) else ()
+
+    grids = results["lr_grid"].map(parse)
+    ranked = {g: i for i, g in enumerate(sorted(set(grids), key=lambda g: (-max(g, default=0), g)))}
+    return grids.map(ranked)
+
+
 def _mean_std(values: pd.Series) -> str:
     if len(values) == 1 or values.std() != values.std():
         return f"{values.mean():.4f}"
@@ -102,13 +117,18 @@ def _mean_std(values: pd.Series) -> str:
 
 
 def results_markdown(results: pd.DataFrame) -> str:
-    """One markdown table; with several seeds, MSE and MAE are ``mean ± std``."""
+    """One markdown table; with several seeds, MSE and MAE are ``mean ± std``.
+
+    Runs with different lr grids (the reference preset's fixed lrs) get separate rows, so
+    only seeds are ever averaged.
+    """
     order = {"shared": 0, "independent": 1, "sae": 2, "sae_lowrank": 3, "lightsae": 4}
     several = results["precision"].nunique() > 1
     several_threads = "threads" in results and results["threads"].nunique(dropna=False) > 1
-    keys = ["dataset", "backbone", "horizon", "embedding", "precision"]
+    results = results.assign(_grid=_grid_order(results))
+    keys = ["dataset", "backbone", "horizon", "embedding", "precision", "_grid"]
     rows = []
-    for (dataset, backbone, horizon, embedding, precision), part in results.groupby(
+    for (dataset, backbone, horizon, embedding, precision, grid), part in results.groupby(
         keys, sort=False
     ):
         first = part.iloc[0]
@@ -132,7 +152,7 @@ def results_markdown(results: pd.DataFrame) -> str:
                 "ms/window": part["infer_ms_per_window"].mean(),
                 "published MSE": part["published_mse"].mean(),
                 "authors' code MSE": part["reference_mse"].mean(),
-                "_order": (dataset, backbone, horizon, order.get(embedding, 9), precision),
+                "_order": (dataset, backbone, horizon, grid, order.get(embedding, 9), precision),
             }
         )
     rows.sort(key=lambda row: row.pop("_order"))

@@ -60,7 +60,7 @@ random_state : int or None, default=None
     Seed for initialisation, dropout and batch order; equal seeds give identical
     forecasts, also for fits running in parallel threads.
 verbose : int, default=0
-    1 prints a line per epoch."""
+    1 prints a line per epoch; 2 adds a progress bar over each epoch's batches."""
 
 
 def common_parameters(arguments: dict) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
@@ -109,7 +109,8 @@ class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
         Batch iterators; :class:`~sae_forecast.training.BatchIterator` slices whole batches
         from window datasets (skorch's ``DataLoader`` collates sample by sample).
     verbose : int, default=0
-        1 prints one line per epoch (skorch's ``PrintLog``).
+        1 prints one line per epoch (skorch's ``PrintLog``); 2 also shows a progress bar over
+        the batches of each epoch (skorch's ``ProgressBar``).
     **kwargs
         Any other skorch parameter (``device``, ``callbacks``, ``iterator_train__*``, ...).
 
@@ -185,6 +186,8 @@ class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
     def get_default_callbacks(self):
         """skorch's defaults plus early stopping, lr decay and gradient clipping."""
         callbacks = [*super().get_default_callbacks(), ("training_timer", TrainingTimer())]
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
         if self.patience is not None:
             monitor = "valid_loss" if self.train_split is not None else "train_loss"
             callbacks.append(

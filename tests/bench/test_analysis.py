@@ -125,3 +125,19 @@ def test_verdict_is_rebuilt_from_the_saved_study_csvs(tmp_path, capsys):
     assert "N=8: -1.0%, N=132: -3.0%" in text
     assert "ARI 0.90" in text
     assert "+4.0%" in text
+
+
+def test_every_training_option_of_an_experiment_reaches_the_net():
+    from sae_forecast.bench.experiment import _net
+
+    exp = Experiment(
+        "ETTh1", "RLinear", "lightsae", horizon=24, seq_len=48, batch_size=16, patience=2,
+        max_epochs=5, seed=7, gate_penalty="entropy", gate_penalty_weight=0.5, pool_size=4,
+    )  # fmt: skip
+    net = _net(exp, n_channels=7, lr=0.01, valid=None)
+    assert (net.gate_penalty, net.gate_penalty_weight) == ("entropy", 0.5)
+    assert (net.batch_size, net.patience, net.max_epochs, net.random_state) == (16, 2, 5, 7)
+    assert net.lr == 0.01
+    params = net.get_params()
+    assert (params["module__pool_size"], params["module__rank"]) == (4, 25)
+    assert (params["module__seq_len"], params["module__pred_len"]) == (48, 24)

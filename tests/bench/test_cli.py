@@ -97,6 +97,40 @@ def test_an_interrupted_benchmark_leaves_a_report_of_the_finished_runs(
     assert "| lightsae |" not in report
 
 
+def test_readme_section_gets_the_headline_table(bench_out, data_home, tmp_path):
+    from sae_forecast.bench.results import headline_markdown
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n<!-- headline:start -->\nstale\n<!-- headline:end -->\nmore\n")
+    main(
+        [
+            *ARGS,
+            "--data-home",
+            str(data_home),
+            "--out",
+            str(bench_out),
+            "--resume",
+            "--readme",
+            str(readme),
+        ]
+    )
+    text = readme.read_text()
+    table = headline_markdown(add_derived_columns(pd.read_csv(bench_out / "results.csv")))
+    assert table in text and "stale" not in text
+    assert text.startswith("# title\n") and text.endswith("<!-- headline:end -->\nmore\n")
+    assert "in the last (resumed) invocation" in text
+
+
+def test_a_readme_without_the_markers_fails_before_training(tmp_path, data_home):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="headline:start"):
+        main(
+            [*ARGS, "--data-home", str(data_home), "--out", str(tmp_path), "--readme", str(readme)]
+        )
+    assert not (tmp_path / "results.csv").exists()
+
+
 def test_masked_errors_ignore_unobserved_targets():
     import numpy as np
 
@@ -152,6 +186,35 @@ def test_changes_are_taken_against_the_shared_run_with_the_same_lr_grid():
     )
     changes = add_derived_columns(rows)["mse_change_pct"].round(1).tolist()
     assert changes == [0.0, -5.0, 0.0, -10.0]
+
+
+def test_runs_with_different_lr_grids_are_separate_rows_and_seeds_are_averaged():
+    from sae_forecast.bench.results import results_markdown
+
+    rows = pd.DataFrame(
+        {
+            "dataset": ["ETTh1"] * 5,
+            "backbone": ["RLinear"] * 5,
+            "horizon": [96] * 5,
+            "seed": [0, 0, 0, 0, 1],
+            "embedding": ["shared", "lightsae", "shared", "lightsae", "lightsae"],
+            "lr_grid": ["[0.005]", "[0.005]", "[0.05]", "[0.05]", "[0.05]"],
+            "lr": [0.005, 0.005, 0.05, 0.05, 0.05],
+            "mse": [0.50, 0.45, 0.40, 0.38, 0.36],
+            "mae": [0.5] * 5,
+            "params": [100, 110, 100, 110, 110],
+            "n_channels": [7] * 5,
+            "max_epochs": [10] * 5,
+            "epochs": [5] * 5,
+            "s_per_epoch": [0.1] * 5,
+            "infer_ms_per_window": [0.01] * 5,
+        }
+    )
+    lines = results_markdown(add_derived_columns(rows)).splitlines()[2:]
+    assert len(lines) == 4  # one row per embedding and lr grid, largest lr first
+    assert [line.split(" | ")[5] for line in lines] == ["0.05", "0.05", "0.005", "0.005"]
+    assert "| 0.3700 ± 0.0141 |" in lines[1]  # the two seeds of lr 0.05
+    assert "| 0.4500 |" in lines[3] and "-10.0%" in lines[3]
 
 
 def test_unknown_preset():

@@ -54,6 +54,17 @@ def test_protocol_callbacks_are_installed():
     assert dict(net.callbacks_)["gradient_clipping"].gradient_clip_value == 1.0
 
 
+def test_verbose_prints_epochs_and_2_adds_a_progress_bar(capsys):
+    series = SeriesWindows(_series(), SEQ, PRED)
+    _net(max_epochs=1).fit(series)
+    assert capsys.readouterr().out == ""  # silent by default
+    net = _net(max_epochs=2, verbose=1).fit(series)
+    assert "valid_loss" in capsys.readouterr().out
+    assert "progress_bar" not in dict(net.callbacks_)
+    net = _net(max_epochs=1, verbose=2).fit(series)
+    assert "progress_bar" in dict(net.callbacks_)
+
+
 def test_learning_rate_halves_every_epoch():
     net = _net(max_epochs=4, patience=None).fit(SeriesWindows(_series(), SEQ, PRED))
     assert net.history[:, "event_lr"] == pytest.approx([0.01, 0.005, 0.0025, 0.00125])

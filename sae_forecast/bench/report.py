@@ -34,7 +34,7 @@ def machine_line(device: str = "cpu") -> str:
 
 
 def replace_section(text: str, name: str, body: str) -> str:
-    """Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``text``.
+    r"""Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``text``.
 
     Lets a generated table live inside a hand-written page (the README's headline results).
     A page without both markers raises ``ValueError``.

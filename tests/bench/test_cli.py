@@ -131,6 +131,20 @@ def test_a_readme_without_the_markers_fails_before_training(tmp_path, data_home)
     assert not (tmp_path / "results.csv").exists()
 
 
+def test_report_only_rebuilds_the_pages_without_training(bench_out, data_home, monkeypatch):
+    from sae_forecast.bench import __main__ as cli
+
+    def no_training(exp, data_home=None):
+        raise AssertionError("--report-only trained a model")
+
+    monkeypatch.setattr(cli, "run_experiment", no_training)
+    (bench_out / "results.md").write_text("stale")
+    main([*ARGS, "--data-home", str(data_home), "--out", str(bench_out), "--report-only"])
+    report = (bench_out / "results.md").read_text()
+    assert "| ETTh1 | 7 | RLinear | 96 | lightsae |" in report
+    assert "rebuilt from results.csv" in report and "--report-only`" not in report.split(";")[0]
+
+
 def test_masked_errors_ignore_unobserved_targets():
     import numpy as np
 

@@ -26,7 +26,9 @@ from sae_forecast.bench.results import (
     configuration_markdown,
     gain_figure,
     headline_markdown,
+    lr_grid_from_cell,
     results_markdown,
+    sizes_from_cell,
 )
 from sae_forecast.data import CATALOG
 from sae_forecast.nn import BACKBONES, EMBEDDING_KINDS
@@ -85,16 +87,12 @@ def _run_key(row: dict) -> str:
         "precision",
         "device",
     )
-    sizes = row["sizes"] if isinstance(row["sizes"], dict) else json.loads(row["sizes"])
-    lrs = row.get("lr_grid") or list(row.get("lrs", ()))
-    if isinstance(lrs, str):
-        lrs = json.loads(lrs)
+    sizes = sizes_from_cell(row["sizes"])
+    lrs = lr_grid_from_cell(row.get("lr_grid") or list(row.get("lrs", ())))
     penalty = row.get("gate_penalty")
     penalty = None if penalty != penalty else penalty  # NaN from an older CSV
     extra = [penalty, float(row.get("gate_penalty_weight", 0.01))]
-    return json.dumps(
-        [[row[k] for k in keep], sorted(sizes.items()), [float(v) for v in lrs], extra]
-    )
+    return json.dumps([[row[k] for k in keep], sorted(sizes.items()), list(lrs), extra])
 
 
 def _experiment_key(exp) -> str:

@@ -147,7 +147,7 @@ def run(args, argv) -> None:
         found["sweep"] = ablation.rank_pool_study(args.dataset, args.data_home)
     if "penalty" in args.studies:
         rows, nets = ablation.penalty_study(args.dataset, args.data_home)
-        found["penalty"] = rows.merge(mechanism.collapse_table(nets), on="setting")
+        found["penalty"] = mechanism.penalty_table(rows, nets)
     if {"embedding", "rank_pool", "penalty"} & set(args.studies):
         _save(out, found)
         _ablation_page(write, args.dataset, {**_load(out), **found})

@@ -18,7 +18,7 @@ from sae_forecast.analysis import (
     residual_features,
 )
 
-__all__ = ["channel_groups", "cluster_agreement", "collapse_table", "rank_table"]
+__all__ = ["channel_groups", "cluster_agreement", "collapse_table", "penalty_table", "rank_table"]
 
 LEVELS = (0.9, 0.95, 0.99)
 
@@ -108,6 +108,17 @@ def collapse_table(nets: dict) -> pd.DataFrame:
         report = collapse_report(gate_matrix(net.module_))
         rows.append({"setting": label, **report})
     return pd.DataFrame(rows)
+
+
+def penalty_table(rows: pd.DataFrame, nets: dict) -> pd.DataFrame:
+    """Join the gate-penalty runs (one row per ``setting``) with their collapse diagnostics.
+
+    Columns the runs already hold (``pool_size``) are kept from the runs, so the join never
+    produces ``_x``/``_y`` duplicates; each setting must match exactly one net.
+    """
+    collapse = collapse_table(nets)
+    shared = [c for c in collapse.columns if c in rows.columns and c != "setting"]
+    return rows.merge(collapse.drop(columns=shared), on="setting", validate="one_to_one")
 
 
 def mechanism_figures(nets: dict, groups: dict[str, np.ndarray], columns) -> dict:

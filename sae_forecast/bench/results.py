@@ -10,18 +10,49 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sae_forecast.bench.report import markdown_table
+from sae_forecast.nn import BACKBONES
 
 __all__ = [
     "add_derived_columns",
     "configuration_markdown",
     "gain_figure",
     "headline_markdown",
+    "lr_grid_from_cell",
     "published_mse",
     "reference_mse",
     "results_markdown",
+    "sizes_from_cell",
 ]
 
 KEY = ["dataset", "backbone", "horizon", "seed", "precision"]
+
+
+def sizes_from_cell(value) -> dict:
+    """The ``sizes`` column of ``results.csv`` (a JSON object, or already a mapping) as a dict.
+
+    >>> sizes_from_cell('{"d_model": 512}')
+    {'d_model': 512}
+    """
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def lr_grid_from_cell(value) -> tuple[float, ...]:
+    """The ``lr_grid`` column of ``results.csv`` (a JSON list, a sequence or NaN) as a tuple.
+
+    >>> lr_grid_from_cell("[0.01, 0.005]")
+    (0.01, 0.005)
+    >>> lr_grid_from_cell(float("nan"))
+    ()
+    """
+    if isinstance(value, str):
+        value = json.loads(value)
+    return tuple(float(v) for v in value) if isinstance(value, (list, tuple)) else ()
+
+
+def _backbone_rank(name: str) -> int:
+    """Position of a backbone in the paper's order (RLinear, RMLP, PatchTST, iTransformer)."""
+    names = list(BACKBONES)
+    return names.index(name) if name in names else len(names)
 
 
 def _package_csv(name: str) -> pd.DataFrame:
@@ -100,12 +131,7 @@ def _grid_order(results: pd.DataFrame) -> pd.Series:
     if "lr_grid" not in results:
         return pd.Series(0, index=results.index)
 
-    def parse(grid) -> tuple:
-        if isinstance(grid, str):
-            grid = json.loads(grid)
-        return tuple(grid) if isinstance(grid, (list, tuple)) else ()
-
-    grids = results["lr_grid"].map(parse)
+    grids = results["lr_grid"].map(lr_grid_from_cell)
     ranked = {g: i for i, g in enumerate(sorted(set(grids), key=lambda g: (-max(g, default=0), g)))}
     return grids.map(ranked)
 
@@ -152,7 +178,14 @@ def results_markdown(results: pd.DataFrame) -> str:
                 "ms/window": part["infer_ms_per_window"].mean(),
                 "published MSE": part["published_mse"].mean(),
                 "authors' code MSE": part["reference_mse"].mean(),
-                "_order": (dataset, backbone, horizon, grid, order.get(embedding, 9), precision),
+                "_order": (
+                    dataset,
+                    _backbone_rank(backbone),
+                    horizon,
+                    grid,
+                    order.get(embedding, 9),
+                    precision,
+                ),
             }
         )
     rows.sort(key=lambda row: row.pop("_order"))
@@ -226,6 +259,7 @@ def headline_markdown(results: pd.DataFrame) -> str:
         published = part["published_mse"].dropna()
         row["published (shared)"] = published.iloc[0] if len(published) else None
         rows.append(row)
+    rows.sort(key=lambda row: (row["dataset"], _backbone_rank(row["backbone"])))
     columns = ["dataset", "N", "backbone", "H", "shared", "SAE", "LightSAE", "published (shared)"]
     return markdown_table(rows, columns)
 
@@ -256,12 +290,11 @@ def configuration_markdown(results: pd.DataFrame) -> str:
     """
 
     def _sizes(value) -> str:
-        sizes = json.loads(value) if isinstance(value, str) else dict(value)
+        sizes = sizes_from_cell(value)
         return ", ".join(f"{k}={v}" for k, v in sorted(sizes.items())) or "(none)"
 
     def _grid(value) -> str:
-        grid = json.loads(value) if isinstance(value, str) else list(value)
-        return ", ".join(f"{v:g}" for v in grid)
+        return ", ".join(f"{v:g}" for v in lr_grid_from_cell(value))
 
     rows = []
     for _, row in results.iterrows():

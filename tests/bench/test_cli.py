@@ -231,6 +231,34 @@ def test_runs_with_different_lr_grids_are_separate_rows_and_seeds_are_averaged()
     assert "| 0.4500 |" in lines[3] and "-10.0%" in lines[3]
 
 
+def test_both_tables_list_backbones_in_the_paper_order_whatever_order_they_ran_in():
+    from sae_forecast.bench.results import headline_markdown, results_markdown
+
+    ran = ["iTransformer", "RMLP", "PatchTST", "RLinear"]
+    rows = pd.DataFrame(
+        {
+            "dataset": ["ETTh1"] * 4,
+            "backbone": ran,
+            "horizon": [96] * 4,
+            "seed": [0] * 4,
+            "embedding": ["shared"] * 4,
+            "mse": [0.4] * 4,
+            "mae": [0.4] * 4,
+            "params": [100] * 4,
+            "lr": [0.01] * 4,
+            "n_channels": [7] * 4,
+            "max_epochs": [10] * 4,
+            "epochs": [5] * 4,
+            "s_per_epoch": [0.1] * 4,
+            "infer_ms_per_window": [0.01] * 4,
+        }
+    )
+    rows = add_derived_columns(rows)
+    for table in (headline_markdown(rows), results_markdown(rows)):
+        listed = [line.split(" | ")[2] for line in table.splitlines()[2:]]
+        assert listed == ["RLinear", "RMLP", "PatchTST", "iTransformer"]
+
+
 def test_unknown_preset():
     with pytest.raises(ValueError, match="Unknown preset 'fast'"):
         build_experiments("fast")

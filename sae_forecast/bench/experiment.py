@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from skorch.helper import predefined_split
 
+from sae_forecast.bench.report import cpu_model
 from sae_forecast.data import load_dataset, prepare_benchmark
 from sae_forecast.data.splits import BenchmarkData
 from sae_forecast.nn import BACKBONES
@@ -132,7 +133,8 @@ def train_and_score(
         reports it) and ``s_per_epoch_with_valid``, ``valid_mse`` (best),
         ``mse`` and ``mae`` on every test window (scaled data; observed targets only where the
         data has gaps), ``test_windows``, ``infer_ms_per_window`` (eval mode, batches of
-        ``batch_size``) and ``threads`` (torch's intra-op threads, which the timings depend on).
+        ``batch_size``), ``threads`` (torch's intra-op threads) and ``cpu`` (the processor's
+        model name): the timings depend on both.
     """
     if data is None:
         data = _prepared(exp.dataset, exp.seq_len, data_home, exp.columns)
@@ -171,5 +173,6 @@ def train_and_score(
         test_windows=len(test),
         infer_ms_per_window=1e3 * infer_s / len(test),
         threads=torch.get_num_threads(),
+        cpu=cpu_model(),
     )
     return net, row

@@ -11,11 +11,38 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["machine_line", "markdown_table", "measure_in_fresh_process", "replace_section"]
+__all__ = [
+    "cpu_model",
+    "machine_line",
+    "markdown_table",
+    "measure_in_fresh_process",
+    "replace_section",
+]
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``).
+
+    Timings differ several-fold between CPU models of the same core count (MKL runs slower
+    on AMD than on Intel), so every timed figure records it.
+
+    Examples
+    --------
+    >>> isinstance(cpu_model(), str) and len(cpu_model()) > 0
+    True
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def machine_line(device: str = "cpu") -> str:
-    """Describe the machine a figure was measured on (cores, threads, torch, device).
+    """Describe the machine a figure was measured on (CPU, cores, threads, torch, device).
 
     Examples
     --------
@@ -23,7 +50,7 @@ def machine_line(device: str = "cpu") -> str:
     True
     """
     parts = [
-        f"{platform.machine()} {platform.system()}",
+        f"{platform.machine()} {platform.system()} ({cpu_model()})",
         f"{os.cpu_count()} cores",
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
         f"device {device}",

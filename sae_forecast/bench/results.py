@@ -22,6 +22,7 @@ __all__ = [
     "reference_mse",
     "results_markdown",
     "sizes_from_cell",
+    "timing_machines",
 ]
 
 KEY = ["dataset", "backbone", "horizon", "seed", "precision"]
@@ -310,6 +311,27 @@ def configuration_markdown(results: pd.DataFrame) -> str:
         if entry not in rows:
             rows.append(entry)
     return markdown_table(rows, ["dataset", "backbone", "sizes", "K", "r", "lr grid", "max epochs"])
+
+
+def timing_machines(results: pd.DataFrame) -> str:
+    """Which CPUs timed the runs: one sentence for a report header.
+
+    Rows written before the ``cpu`` column existed count as "CPU not recorded", so a table that
+    mixes machines says so instead of implying that one machine timed every row.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"cpu": ["AMD EPYC", None, None]})
+    >>> timing_machines(rows)
+    'Timings from: AMD EPYC (1 run), CPU not recorded (2 runs).'
+    >>> timing_machines(pd.DataFrame({"cpu": ["AMD EPYC"] * 2}))
+    'Timings from: AMD EPYC (2 runs).'
+    """
+    cpus = results["cpu"] if "cpu" in results else pd.Series("", index=results.index)
+    cpus = cpus.fillna("").astype(str).replace("", "CPU not recorded")
+    counts = cpus.value_counts(sort=False)
+    parts = [f"{cpu} ({n} run{'s' if n != 1 else ''})" for cpu, n in counts.items()]
+    return "Timings from: " + ", ".join(parts) + "."
 
 
 def _threads(part: pd.DataFrame) -> str:

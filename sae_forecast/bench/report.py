@@ -41,6 +41,10 @@ def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def machine_line(device: str = "cpu") -> str:
     """Describe the machine a figure was measured on (CPU, cores, threads, torch, device).
 
@@ -52,7 +56,7 @@ def machine_line(device: str = "cpu") -> str:
     parts = [
         f"{platform.machine()} {platform.system()} ({cpu_model()})",
         f"{os.cpu_count()} cores",
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
+        f"torch {torch.__version__} ({_count(torch.get_num_threads(), 'thread')})",
         f"device {device}",
     ]
     if device.startswith("cuda") and torch.cuda.is_available():

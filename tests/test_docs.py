@@ -40,6 +40,7 @@ def test_generated_pages_state_their_command():
     for page in [
         "results.md",
         "reference/results.md",
+        "reference_pooled/results.md",
         "verdict.md",
         "benchmarks/speed.md",
         "benchmarks/overhead.md",

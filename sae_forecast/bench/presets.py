@@ -10,6 +10,8 @@
 * ``reference``: exactly the configurations of the LightSAE authors' code run on this
   project's CPU kind (``reference_cpu.csv``: dataset, backbone, embedding, horizon and a fixed
   lr each, reference sizes, up to 100 epochs), for a like-for-like comparison.
+* ``reference_pooled``: the RLinear runs of ``reference`` with the authors' RLinear LightSAE
+  bias (a gated pool of K biases, ``pooled_bias=True``) instead of one bias per channel.
 * ``paper``: the paper's full grid (12 datasets, 4 backbones, 5 embeddings, 4 horizons, the
   authors' learning-rate grids), for a GPU.
 
@@ -185,6 +187,14 @@ PRESETS = {
         "sizes": reference_sizes,
         "max_epochs": lambda backbone, dataset: 100,
     },
+    "reference_pooled": {
+        "runs": lambda: [run for run in _reference_runs() if run[1] == "RLinear"],
+        "sizes": reference_sizes,
+        "embedding_options": lambda embedding: (
+            {"pooled_bias": True} if embedding == "lightsae" else {}
+        ),
+        "max_epochs": lambda backbone, dataset: 100,
+    },
     "paper": {
         "datasets": PAPER_DATASETS,
         "backbones": BACKBONE_NAMES,
@@ -243,6 +253,7 @@ def build_experiments(
     runs = []
     for dataset, backbone, embedding, horizon, grid_lrs, seed, autocast in grid:
         sizes = spec["sizes"](backbone, dataset, horizon)
+        sizes.update(spec.get("embedding_options", lambda embedding: {})(embedding))
         runs.append(
             Experiment(
                 dataset=dataset,

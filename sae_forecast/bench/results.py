@@ -243,13 +243,19 @@ def headline_markdown(results: pd.DataFrame) -> str:
     fp32 = results[results["precision"] == "fp32"]
     first = fp32.groupby("dataset")["horizon"].transform("min")
     fp32 = fp32[fp32["horizon"] == first]
+    fp32 = fp32.assign(_grid=_grid_order(fp32))
+    several_grids = (fp32.groupby(["dataset", "backbone"])["_grid"].nunique() > 1).any()
     rows = []
-    for (dataset, backbone), part in fp32.groupby(["dataset", "backbone"], sort=False):
+    for (dataset, backbone, grid), part in fp32.groupby(
+        ["dataset", "backbone", "_grid"], sort=False
+    ):  # runs with different fixed lr grids are separate rows, never averaged
         row = {
             "dataset": dataset,
             "N": int(part["n_channels"].iloc[0]),
             "backbone": backbone,
             "H": int(part["horizon"].iloc[0]),
+            "lr": ", ".join(f"{v:g}" for v in sorted(set(part["lr"]))),
+            "_grid": grid,
         }
         for embedding, column in (("shared", "shared"), ("sae", "SAE"), ("lightsae", "LightSAE")):
             runs = part[part["embedding"] == embedding]
@@ -260,8 +266,10 @@ def headline_markdown(results: pd.DataFrame) -> str:
         published = part["published_mse"].dropna()
         row["published (shared)"] = published.iloc[0] if len(published) else None
         rows.append(row)
-    rows.sort(key=lambda row: (row["dataset"], _backbone_rank(row["backbone"])))
+    rows.sort(key=lambda row: (row["dataset"], _backbone_rank(row["backbone"]), row.pop("_grid")))
     columns = ["dataset", "N", "backbone", "H", "shared", "SAE", "LightSAE", "published (shared)"]
+    if several_grids:
+        columns.insert(4, "lr")
     return markdown_table(rows, columns)
 
 

@@ -32,6 +32,9 @@ rank : int, default=25
     Rank ``r`` of the channel-specific residuals (``lightsae``, ``sae_lowrank``).
 pool_size : int, default=10
     Number ``K`` of pooled left factors (``lightsae``).
+pooled_bias : bool, default=False
+    ``lightsae`` only: mix each channel's embedding bias from a gated pool of ``K`` biases
+    (the authors' RLinear) instead of learning one bias per channel.
 max_epochs : int, default=20
     Upper bound on training epochs; early stopping usually ends sooner.
 batch_size : int, default=32
@@ -123,6 +126,7 @@ class LightSAEForecaster(BaseForecaster):
         embedding="lightsae",
         rank=25,
         pool_size=10,
+        pooled_bias=False,
         max_epochs=20,
         batch_size=32,
         lr=1e-3,
@@ -142,6 +146,7 @@ class LightSAEForecaster(BaseForecaster):
         self.embedding = embedding
         self.rank = rank
         self.pool_size = pool_size
+        self.pooled_bias = pooled_bias
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -285,6 +290,7 @@ class LightSAEForecaster(BaseForecaster):
             embedding=self.embedding,
             rank=self.rank,
             pool_size=self.pool_size,
+            pooled_bias=self.pooled_bias,
             precision=self.precision,
         )
         return {f"module__{name}": value for name, value in params.items()}

@@ -86,6 +86,7 @@ class LightSAEiTransformerForecaster(LightSAEForecaster):
         embedding="lightsae",
         rank=25,
         pool_size=10,
+        pooled_bias=False,
         max_epochs=20,
         batch_size=32,
         lr=1e-4,

@@ -96,6 +96,7 @@ class LightSAEPatchTSTForecaster(LightSAEForecaster):
         embedding="lightsae",
         rank=25,
         pool_size=10,
+        pooled_bias=False,
         max_epochs=20,
         batch_size=32,
         lr=1e-4,

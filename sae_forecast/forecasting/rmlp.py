@@ -61,6 +61,7 @@ class LightSAERMLPForecaster(LightSAEForecaster):
         embedding="lightsae",
         rank=25,
         pool_size=10,
+        pooled_bias=False,
         max_epochs=20,
         batch_size=32,
         lr=5e-3,

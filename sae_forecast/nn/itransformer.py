@@ -33,6 +33,9 @@ class iTransformer(Backbone):
         Residual rank (``sae_lowrank``, ``lightsae``).
     pool_size : int, default=10
         Pool size ``K`` (``lightsae``).
+    pooled_bias : bool, default=False
+        ``lightsae`` only: mix each channel's embedding bias from a gated pool of ``K``
+        biases, as the authors' RLinear does (see :class:`~sae_forecast.nn.LightSAEEmbedding`).
     d_model : int, default=512
         Token width.
     n_heads : int, default=8
@@ -71,6 +74,7 @@ class iTransformer(Backbone):
         embedding: str = "shared",
         rank: int = 25,
         pool_size: int = 10,
+        pooled_bias: bool = False,
         d_model: int = 512,
         n_heads: int = 8,
         d_ff: int = 512,
@@ -90,7 +94,13 @@ class iTransformer(Backbone):
             precision=precision,
         )
         self.embedding = make_embedding(
-            embedding, n_channels, seq_len, d_model, rank=rank, pool_size=pool_size
+            embedding,
+            n_channels,
+            seq_len,
+            d_model,
+            rank=rank,
+            pool_size=pool_size,
+            pooled_bias=pooled_bias,
         )
         self.dropout = SeededDropout(dropout)
         self.encoder = TransformerEncoder(

@@ -35,6 +35,9 @@ class PatchTST(Backbone):
         Residual rank (``sae_lowrank``, ``lightsae``).
     pool_size : int, default=10
         Pool size ``K`` (``lightsae``).
+    pooled_bias : bool, default=False
+        ``lightsae`` only: mix each channel's embedding bias from a gated pool of ``K``
+        biases, as the authors' RLinear does (see :class:`~sae_forecast.nn.LightSAEEmbedding`).
     patch_len : int, default=16
         Patch length.
     stride : int, default=8
@@ -87,6 +90,7 @@ class PatchTST(Backbone):
         embedding: str = "shared",
         rank: int = 25,
         pool_size: int = 10,
+        pooled_bias: bool = False,
         patch_len: int = 16,
         stride: int = 8,
         d_model: int = 512,
@@ -117,7 +121,13 @@ class PatchTST(Backbone):
         self.stride = stride
         self.n_patches = (seq_len - patch_len) // stride + 2
         self.embedding = make_embedding(
-            embedding, n_channels, patch_len, d_model, rank=rank, pool_size=pool_size
+            embedding,
+            n_channels,
+            patch_len,
+            d_model,
+            rank=rank,
+            pool_size=pool_size,
+            pooled_bias=pooled_bias,
         )
         self.register_buffer(
             "positions", sinusoidal_positions(self.n_patches, d_model), persistent=False

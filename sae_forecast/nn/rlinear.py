@@ -31,6 +31,9 @@ class RLinear(Backbone):
         Residual rank (``sae_lowrank``, ``lightsae``).
     pool_size : int, default=10
         Pool size ``K`` (``lightsae``).
+    pooled_bias : bool, default=False
+        ``lightsae`` only: mix each channel's embedding bias from a gated pool of ``K``
+        biases, as the authors' RLinear does (see :class:`~sae_forecast.nn.LightSAEEmbedding`).
     dropout : float, default=0.0
         Dropout on the normalised input.
     revin : bool, default=True
@@ -57,6 +60,7 @@ class RLinear(Backbone):
         embedding: str = "shared",
         rank: int = 25,
         pool_size: int = 10,
+        pooled_bias: bool = False,
         dropout: float = 0.0,
         revin: bool = True,
         revin_affine: bool = False,
@@ -72,7 +76,13 @@ class RLinear(Backbone):
         )
         self.dropout = SeededDropout(dropout)
         self.embedding = make_embedding(
-            embedding, n_channels, seq_len, pred_len, rank=rank, pool_size=pool_size
+            embedding,
+            n_channels,
+            seq_len,
+            pred_len,
+            rank=rank,
+            pool_size=pool_size,
+            pooled_bias=pooled_bias,
         )
 
     def _forecast(self, z: Tensor) -> Tensor:

@@ -31,6 +31,9 @@ class RMLP(Backbone):
         Residual rank (``sae_lowrank``, ``lightsae``).
     pool_size : int, default=10
         Pool size ``K`` (``lightsae``).
+    pooled_bias : bool, default=False
+        ``lightsae`` only: mix each channel's embedding bias from a gated pool of ``K``
+        biases, as the authors' RLinear does (see :class:`~sae_forecast.nn.LightSAEEmbedding`).
     d_model : int, default=512
         Hidden width.
     dropout : float, default=0.1
@@ -59,6 +62,7 @@ class RMLP(Backbone):
         embedding: str = "shared",
         rank: int = 25,
         pool_size: int = 10,
+        pooled_bias: bool = False,
         d_model: int = 512,
         dropout: float = 0.1,
         revin: bool = True,
@@ -74,7 +78,13 @@ class RMLP(Backbone):
             precision=precision,
         )
         self.embedding = make_embedding(
-            embedding, n_channels, seq_len, d_model, rank=rank, pool_size=pool_size
+            embedding,
+            n_channels,
+            seq_len,
+            d_model,
+            rank=rank,
+            pool_size=pool_size,
+            pooled_bias=pooled_bias,
         )
         self.temporal = nn.Sequential(
             nn.Linear(d_model, d_model),

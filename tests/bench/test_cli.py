@@ -191,6 +191,17 @@ def test_reference_preset_repeats_the_authors_runs_exactly():
     ]
 
 
+def test_reference_pooled_preset_gives_only_rlinear_lightsae_the_pooled_bias():
+    runs = build_experiments("reference_pooled")
+    reference = [r for r in build_experiments("reference") if r.backbone == "RLinear"]
+    assert len(runs) == len(reference) == 14
+    for run, ref in zip(runs, reference, strict=True):
+        assert (run.dataset, run.embedding, run.horizon, run.lrs) == (
+            ref.dataset, ref.embedding, ref.horizon, ref.lrs
+        )  # fmt: skip
+        assert dict(run.sizes) == ({"pooled_bias": True} if run.embedding == "lightsae" else {})
+
+
 def test_changes_are_taken_against_the_shared_run_with_the_same_lr_grid():
     rows = pd.DataFrame(
         {
@@ -236,6 +247,12 @@ def test_runs_with_different_lr_grids_are_separate_rows_and_seeds_are_averaged()
     assert [line.split(" | ")[5] for line in lines] == ["0.05", "0.05", "0.005", "0.005"]
     assert "| 0.3700 ± 0.0141 |" in lines[1]  # the two seeds of lr 0.05
     assert "| 0.4500 |" in lines[3] and "-10.0%" in lines[3]
+    from sae_forecast.bench.results import headline_markdown
+
+    headline = headline_markdown(add_derived_columns(rows)).splitlines()
+    assert headline[0].startswith("| dataset | N | backbone | H | lr | shared |")
+    assert [line.split(" | ")[4] for line in headline[2:]] == ["0.05", "0.005"]
+    assert "| 0.4000 |  | 0.3700 (-5.0%) |" in headline[2]  # not a mean over both lr grids
 
 
 def test_both_tables_list_backbones_in_the_paper_order_whatever_order_they_ran_in():

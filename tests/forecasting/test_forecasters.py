@@ -240,3 +240,19 @@ def test_cuda_device(frame):
     assert next(forecaster.model_.parameters()).is_cuda
     cpu = tiny().fit(frame).predict(fh=[1])
     np.testing.assert_allclose(forecaster.predict(fh=[1]).to_numpy(), cpu.to_numpy(), rtol=1e-2)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_pooled_bias_reaches_the_embedding_of_every_backbone(cls, frame):
+    forecaster = tiny(cls, pooled_bias=True).fit(frame)
+    embedding = forecaster.model_.embedding
+    assert embedding.bias is None and embedding.bias_pool.shape == (
+        TINY["pool_size"],
+        6 if cls is LightSAERLinearForecaster else 8,
+    )
+    assert np.isfinite(forecaster.predict(fh=[1, 2]).to_numpy()).all()
+
+
+def test_pooled_bias_with_another_embedding_is_refused(frame):
+    with pytest.raises(ValueError, match="pooled_bias needs the 'lightsae' embedding"):
+        tiny(embedding="shared", pooled_bias=True).fit(frame)

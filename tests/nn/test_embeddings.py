@@ -203,3 +203,46 @@ def test_gate_penalty_has_gradients_and_rejects_unknown_kinds():
     assert emb.gate_logits.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="gate penalty must be 'balance' or 'entropy', got 'l2'"):
         emb.gate_penalty("l2")
+
+
+def _pooled(in_features=IN):
+    return LightSAEEmbedding(N, in_features, OUT, rank=RANK, pool_size=POOL, pooled_bias=True)
+
+
+def test_pooled_bias_is_the_gated_mix_of_k_biases():
+    emb = _randomise(_pooled())
+    assert emb.bias is None and emb.bias_pool.shape == (POOL, OUT)
+    g = emb.gates()
+    by_hand = torch.stack([sum(g[i, k] * emb.bias_pool[k] for k in range(POOL)) for i in range(N)])
+    assert torch.allclose(emb.merged_bias(), by_hand, atol=1e-6)
+    expected = parameter_count("lightsae", N, IN, OUT, rank=RANK, pool_size=POOL, pooled_bias=True)
+    assert sum(p.numel() for p in emb.parameters()) == expected
+    assert expected == parameter_count("lightsae", N, IN, OUT, rank=RANK, pool_size=POOL) - (
+        (N - POOL) * OUT
+    )
+
+
+@pytest.mark.parametrize("in_features", [IN, 2])  # 2 < rank: the merge-first path
+def test_pooled_bias_enters_training_and_cached_eval_forward(in_features):
+    emb = _randomise(_pooled(in_features))
+    x = torch.randn(4, N, 3, in_features)
+    merged = channel_matmul(x, emb.merged_weight(), emb.merged_bias())
+    assert torch.allclose(emb(x), merged, atol=1e-5)
+    emb.eval()
+    with torch.no_grad():
+        assert torch.allclose(emb(x), merged, atol=1e-5)
+    emb.train()
+    emb(x).sum().backward()
+    assert emb.bias_pool.grad is not None and emb.bias_pool.grad.abs().sum() > 0
+
+
+def test_pooled_biases_start_apart_so_channels_differ():
+    emb = _pooled()
+    emb.reset_parameters(torch.Generator().manual_seed(0))
+    assert 0 < emb.bias_pool.std().item() < 0.05
+    assert "pooled_bias=True" in repr(emb)
+
+
+def test_pooled_bias_needs_the_lightsae_embedding():
+    with pytest.raises(ValueError, match="pooled_bias needs the 'lightsae' embedding"):
+        make_embedding("sae", N, IN, OUT, pooled_bias=True)

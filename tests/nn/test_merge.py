@@ -47,3 +47,9 @@ def test_merged_backbone_same_outputs(backbone, kind):
 def test_merge_embedding_itself():
     emb = make_embedding("sae", 2, 3, 4)
     assert isinstance(merge_embeddings(emb), IndependentEmbedding)
+
+
+def test_to_independent_keeps_a_pooled_bias():
+    emb = _randomise(make_embedding("lightsae", 4, 10, 6, rank=3, pool_size=2, pooled_bias=True))
+    x = torch.randn(8, 4, 10)
+    assert torch.allclose(to_independent(emb)(x), emb(x), atol=1e-6)

@@ -60,6 +60,7 @@ def make_embedding(
     rank: int = 25,
     pool_size: int = 10,
     bias: bool = True,
+    pooled_bias: bool = False,
 ) -> ChannelEmbedding:
     """Build an embedding of the family by name.
 
@@ -97,7 +98,11 @@ def make_embedding(
     if cls in (LowRankSAEEmbedding, LightSAEEmbedding):
         options["rank"] = rank
     if cls is LightSAEEmbedding:
-        options["pool_size"] = pool_size
+        options.update(pool_size=pool_size, pooled_bias=pooled_bias)
+    elif pooled_bias:
+        raise ValueError(
+            f"pooled_bias needs the 'lightsae' embedding (it uses its gates), got {kind!r}."
+        )
     return cls(n_channels, in_features, out_features, **options)
 
 
@@ -110,6 +115,7 @@ def parameter_count(
     rank: int = 25,
     pool_size: int = 10,
     bias: bool = True,
+    pooled_bias: bool = False,
 ) -> int:
     """Return the number of parameters of an embedding from the formulas in the table above.
 
@@ -117,6 +123,8 @@ def parameter_count(
     --------
     >>> parameter_count("lightsae", 7, 96, 96, rank=25, pool_size=3)
     19509
+    >>> parameter_count("lightsae", 7, 96, 96, rank=25, pool_size=3, pooled_bias=True)
+    19125
     """
     n, i, o, r, k = n_channels, in_features, out_features, rank, pool_size
     weights = {
@@ -126,5 +134,10 @@ def parameter_count(
         "sae_lowrank": i * o + n * r * (i + o),
         "lightsae": i * o + k * i * r + r * o + n * k,
     }[kind]
-    bias_size = (o if kind == "shared" else n * o) if bias else 0
+    if not bias:
+        bias_size = 0
+    elif pooled_bias and kind == "lightsae":
+        bias_size = k * o
+    else:
+        bias_size = o if kind == "shared" else n * o
     return weights + bias_size

@@ -49,7 +49,7 @@ class _AuxiliaryEmbedding(ChannelEmbedding):
         self._check_input(x)
         if self.training or torch.is_grad_enabled():
             return self._embed(x)
-        return channel_matmul(x, self._cached_weight(), self.bias)
+        return channel_matmul(x, self._cached_weight(), self.merged_bias())
 
     def _cached_weight(self) -> Tensor:
         key = tuple((p.data_ptr(), p._version) for p in self.parameters())

@@ -11,6 +11,7 @@ from sae_forecast.nn.embeddings.auxiliary import _AuxiliaryEmbedding
 from sae_forecast.nn.embeddings.base import (
     FACTOR_STD,
     GATE_STD,
+    SHARED_STD,
     _check_positive,
     _normal,
     channel_matmul,
@@ -39,7 +40,11 @@ class LightSAEEmbedding(_AuxiliaryEmbedding):
     pool_size : int, default=10
         Number ``K`` of left factors in the pool.
     bias : bool, default=True
-        Whether each channel has its own bias.
+        Whether to learn a bias.
+    pooled_bias : bool, default=False
+        Draw each channel's bias from a gated pool of ``K`` biases, ``b_i = sum_k g_ik c_k``
+        with the same gates as the weights (``K x out`` parameters instead of ``N x out``),
+        as the authors' RLinear does; otherwise each channel has its own bias.
 
     Notes
     -----
@@ -67,23 +72,42 @@ class LightSAEEmbedding(_AuxiliaryEmbedding):
         rank: int = 25,
         pool_size: int = 10,
         bias: bool = True,
+        pooled_bias: bool = False,
     ):
-        super().__init__(n_channels, in_features, out_features, bias=bias)
+        super().__init__(n_channels, in_features, out_features, bias=bias and not pooled_bias)
         _check_positive(rank=rank, pool_size=pool_size)
         self.rank = rank
         self.pool_size = pool_size
         self.left_pool = nn.Parameter(torch.empty(pool_size, in_features, rank))
         self.right = nn.Parameter(torch.empty(rank, out_features))
         self.gate_logits = nn.Parameter(torch.empty(n_channels, pool_size))
+        self.bias_pool = (
+            nn.Parameter(torch.empty(pool_size, out_features)) if bias and pooled_bias else None
+        )
         self.reset_parameters()
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Draw ``W_sh ~ N(0, 1e-2)``, ``A_k ~ N(0, 1e-5)``, ``G ~ N(0, 1e-2)``; ``B = 0``."""
+        """Draw ``W_sh ~ N(0, 1e-2)``, ``A_k ~ N(0, 1e-5)``, ``G ~ N(0, 1e-2)``; ``B = 0``.
+
+        Per-channel biases start at zero; pooled biases are drawn from ``N(0, 1e-2)``, as the
+        authors' code does (equal pooled biases would mix to the same bias for every channel).
+        """
         with torch.no_grad():
             self._reset_shared(generator)
             self.left_pool.copy_(_normal(self.left_pool.shape, FACTOR_STD, generator))
             self.right.zero_()
             self.gate_logits.copy_(_normal(self.gate_logits.shape, GATE_STD, generator))
+            if self.bias_pool is not None:
+                self.bias_pool.copy_(_normal(self.bias_pool.shape, SHARED_STD, generator))
+
+    def merged_bias(self) -> Tensor | None:
+        """Return each channel's bias, shape ``(n_channels, out)``, or None.
+
+        With ``pooled_bias``, ``b_i = sum_k g_ik c_k`` is mixed from the pool.
+        """
+        if self.bias_pool is not None:
+            return self.gates() @ self.bias_pool
+        return self.bias
 
     def gates(self) -> Tensor:
         """Return the softmax gate weights ``g``, shape ``(n_channels, pool_size)``."""
@@ -132,15 +156,17 @@ class LightSAEEmbedding(_AuxiliaryEmbedding):
 
     def _embed(self, x: Tensor) -> Tensor:
         if self.rank >= self.in_features:  # the factors do not compress: merge first
-            return channel_matmul(x, self.merged_weight(), self.bias)
+            return channel_matmul(x, self.merged_weight(), self.merged_bias())
         x = x.contiguous()  # one copy here, so both products below read it in place
         rows = x.view(-1, self.in_features)  # (B*N*S, in)
         hidden = channel_matmul(x, self.mixed_left()).view(-1, self.rank)  # (B*N*S, r)
         out = torch.addmm(rows @ self.shared_weight, hidden, self.right)  # (B*N*S, out)
         out = out.view(*x.shape[:-1], self.out_features)  # (B, N, *, out)
-        if self.bias is not None:
-            out = out + self.bias.view(self.n_channels, *([1] * (x.dim() - 3)), -1)
+        bias = self.merged_bias()
+        if bias is not None:
+            out = out + bias.view(self.n_channels, *([1] * (x.dim() - 3)), -1)
         return out
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, rank={self.rank}, pool_size={self.pool_size}"
+        pooled = ", pooled_bias=True" if self.bias_pool is not None else ""
+        return f"{super().extra_repr()}, rank={self.rank}, pool_size={self.pool_size}{pooled}"

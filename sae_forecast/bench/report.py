@@ -16,6 +16,7 @@ __all__ = [
     "machine_line",
     "markdown_table",
     "measure_in_fresh_process",
+    "plural",
     "replace_section",
 ]
 
@@ -41,7 +42,12 @@ def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
     return platform.processor() or "unknown CPU"
 
 
-def _count(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """``n`` and ``noun``, with an ``s`` unless ``n`` is 1.
+
+    >>> plural(1, "thread"), plural(2, "run")
+    ('1 thread', '2 runs')
+    """
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
@@ -56,7 +62,7 @@ def machine_line(device: str = "cpu") -> str:
     parts = [
         f"{platform.machine()} {platform.system()} ({cpu_model()})",
         f"{os.cpu_count()} cores",
-        f"torch {torch.__version__} ({_count(torch.get_num_threads(), 'thread')})",
+        f"torch {torch.__version__} ({plural(torch.get_num_threads(), 'thread')})",
         f"device {device}",
     ]
     if device.startswith("cuda") and torch.cuda.is_available():

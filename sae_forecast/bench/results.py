@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sae_forecast.bench.report import markdown_table
+from sae_forecast.bench.report import markdown_table, plural
 from sae_forecast.nn import BACKBONES
 
 __all__ = [
@@ -338,7 +338,7 @@ def timing_machines(results: pd.DataFrame) -> str:
     cpus = results["cpu"] if "cpu" in results else pd.Series("", index=results.index)
     cpus = cpus.fillna("").astype(str).replace("", "CPU not recorded")
     counts = cpus.value_counts(sort=False)
-    parts = [f"{cpu} ({n} run{'s' if n != 1 else ''})" for cpu, n in counts.items()]
+    parts = [f"{cpu} ({plural(n, 'run')})" for cpu, n in counts.items()]
     return "Timings from: " + ", ".join(parts) + "."
 
 

@@ -47,9 +47,9 @@ bench-docs: $(STAMP)
 	$(PY) -m sae_forecast.bench.speed > docs/benchmarks/speed.md
 	$(PY) -m sae_forecast.bench.overhead > docs/benchmarks/overhead.md
 	$(PY) -m sae_forecast.bench $(BF16) --out docs/benchmarks/bf16
-	$(PY) -m sae_forecast.bench --preset results --out docs --readme README.md
+	$(PY) -m sae_forecast.bench --preset results --out docs
 	$(PY) -m sae_forecast.bench --preset reference --out docs/reference
-	$(PY) -m sae_forecast.bench.analysis --results docs/results.csv --out docs/analysis
+	$(PY) -m sae_forecast.bench.analysis --results docs/runs.jsonl --out docs/analysis
 
 clean:
 	rm -rf $(VENV) docs/_build demo_out bench_out

@@ -15,7 +15,7 @@ OUTPUTS = {
     "grid_search.py": ["grid_search_sklearn.csv", "grid_search_sktime.csv"],
     "pipeline_with_imputer.py": ["air_quality_forecast.csv"],
     "evaluate_backtest.py": ["backtest.csv", "backtest.png"],
-    "reproduce_paper.py": ["bench/results.csv", "bench/results.md", "bench/gains.png"],
+    "reproduce_paper.py": ["bench/runs.jsonl", "bench/results.md", "bench/gains.png"],
     "inspect_gates.py": ["gates.png", "energy.png", "gates.csv"],
 }
 

@@ -1,8 +1,9 @@
 """Ablation and sensitivity studies of the embedding (issue: why LightSAE works).
 
-Every study trains RLinear at H=96 under the standard protocol (fixed lr 0.005, seed 2023,
-patience 3) and returns one row per run, as :func:`~sae_forecast.bench.experiment.run_experiment`
-does, plus the study's own columns. Channel subsets and the synthetic series keep all else equal.
+Every study fits the RLinear forecaster at H=96 under the standard protocol (fixed lr 0.005,
+seed 2023, patience 3) through :func:`~sae_forecast.bench.runs.train` and returns one record per
+run plus the study's own columns, and the trained skorch nets for the mechanism analysis.
+Channel subsets and the synthetic series keep all else equal.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sae_forecast.bench.experiment import Experiment, train_and_score
 from sae_forecast.bench.presets import default_pool_size
-from sae_forecast.data import load_dataset, make_heterogeneous_series, prepare_benchmark
+from sae_forecast.bench.runs import Run, train
+from sae_forecast.data import load_dataset, make_heterogeneous_series
 
 __all__ = [
     "ABLATION_DEFAULTS",
@@ -23,18 +24,25 @@ __all__ = [
     "synthetic_study",
 ]
 
-ABLATION_DEFAULTS = {
-    "backbone": "RLinear",
-    "horizon": 96,
-    "lrs": (0.005,),
-    "seed": 2023,
-    "max_epochs": 30,
-}
+ABLATION_DEFAULTS = {"max_epochs": 30, "pool_size": 10}
 
 
-def _experiment(dataset: str, embedding: str, **overrides) -> Experiment:
-    options = {**ABLATION_DEFAULTS, "pool_size": 10, **overrides}
-    return Experiment(dataset=dataset, embedding=embedding, **options)
+def _run(dataset: str, embedding: str, columns=None, **parameters) -> Run:
+    parameters = {**ABLATION_DEFAULTS, **parameters}
+    return Run(
+        dataset,
+        "RLinear",
+        embedding,
+        96,
+        lrs=(0.005,),
+        columns=columns,
+        parameters=tuple(sorted(parameters.items())),
+    )
+
+
+def _train(run: Run, data_home=None, frame=None):
+    forecaster, record = train(run, data_home, frame)
+    return forecaster.net_, record
 
 
 def embedding_study(
@@ -43,7 +51,7 @@ def embedding_study(
     """Train every embedding kind; return ``(rows, nets)`` (nets keyed by kind)."""
     rows, nets = [], {}
     for kind in kinds:
-        net, row = train_and_score(_experiment(dataset, kind), data_home)
+        net, row = _train(_run(dataset, kind), data_home)
         rows.append({**row, "study": "embedding"})
         nets[kind] = net
     return pd.DataFrame(rows), nets
@@ -55,10 +63,10 @@ def rank_pool_study(
     """LightSAE over ranks (K=10) and over pool sizes (r=25)."""
     rows = []
     for rank in ranks:
-        row = train_and_score(_experiment(dataset, "lightsae", rank=rank), data_home)[1]
+        row = _train(_run(dataset, "lightsae", rank=rank), data_home)[1]
         rows.append({**row, "study": "rank"})
     for pool in pool_sizes:
-        row = train_and_score(_experiment(dataset, "lightsae", pool_size=pool), data_home)[1]
+        row = _train(_run(dataset, "lightsae", pool_size=pool), data_home)[1]
         rows.append({**row, "study": "pool_size"})
     return pd.DataFrame(rows)
 
@@ -77,8 +85,8 @@ def penalty_study(
     """LightSAE with each gate regulariser; return ``(rows, nets)`` keyed by setting label."""
     rows, nets = [], {}
     for penalty, weight in settings:
-        exp = _experiment(dataset, "lightsae", gate_penalty=penalty, gate_penalty_weight=weight)
-        net, row = train_and_score(exp, data_home)
+        run = _run(dataset, "lightsae", gate_penalty=penalty, gate_penalty_weight=weight)
+        net, row = _train(run, data_home)
         label = "none" if penalty is None else f"{penalty} {weight:g}"
         rows.append({**row, "study": "gate_penalty", "setting": label})
         nets[label] = net
@@ -96,10 +104,8 @@ def channel_study(
             rng = np.random.default_rng(subset_seed)
             subset = tuple(sorted(rng.choice(columns, size=min(size, len(columns)), replace=False)))
             for kind in ("shared", "lightsae"):
-                exp = _experiment(
-                    dataset, kind, columns=subset, pool_size=default_pool_size(len(subset))
-                )
-                row = train_and_score(exp, data_home)[1]
+                run = _run(dataset, kind, subset, pool_size=default_pool_size(len(subset)))
+                row = _train(run, data_home)[1]
                 rows.append({**row, "study": "channels", "subset_seed": subset_seed})
     return pd.DataFrame(rows)
 
@@ -125,11 +131,9 @@ def synthetic_study(
             noise=noise,
             random_state=0,
         )
-        data = prepare_benchmark(frame, 96, rule="ratio_7_1_2")
         types_by_structure[structure] = types
         for kind in ("shared", "sae", "lightsae"):
-            exp = _experiment("synthetic", kind, pool_size=n_types)
-            net, row = train_and_score(exp, data=data)
+            net, row = _train(_run("synthetic", kind, pool_size=n_types), frame=frame)
             rows.append({**row, "study": "synthetic", "structure": structure})
             nets[(structure, kind)] = net
     return pd.DataFrame(rows), nets, types_by_structure

@@ -12,7 +12,7 @@ the synthetic heterogeneity generator, then writes into ``--out`` (``docs/analys
 * ``synthetic.md``: the same questions where the true channel types are known;
 * ``inference.md``: cached LightSAE inference against independent and shared embeddings;
 * ``../verdict.md``: each claim of the paper with the measured figure and the verdict, using
-  ``--results`` (the ``results.csv`` of ``python -m sae_forecast.bench``) for the accuracy
+  ``--results`` (the ``runs.jsonl`` of ``python -m sae_forecast.bench``) for the accuracy
   and parameter claims.
 """
 
@@ -28,8 +28,9 @@ import pandas as pd
 from sae_forecast.analysis import agreement, cluster_channels, gate_matrix, plot_gain_vs_channels
 from sae_forecast.bench import ablation, mechanism, speed
 from sae_forecast.bench.report import machine_line, markdown_table
-from sae_forecast.bench.results import add_derived_columns
-from sae_forecast.bench.verdict import verdict_rows
+from sae_forecast.bench.runs import load_records
+from sae_forecast.bench.tables import add_derived_columns
+from sae_forecast.bench.verdict import RULES, verdict_rows
 from sae_forecast.data import load_dataset
 
 STUDIES = ("embedding", "rank_pool", "penalty", "channels", "synthetic", "inference")
@@ -59,7 +60,7 @@ def parse_args(argv):
         default=list(STUDIES),
         help="studies to run (none: only rebuild the pages and the verdict from --out)",
     )
-    parser.add_argument("--results", help="results.csv of the accuracy benchmark (verdict)")
+    parser.add_argument("--results", help="runs.jsonl of the accuracy benchmark (verdict)")
     parser.add_argument("--data-home")
     parser.add_argument("--out", default="docs/analysis")
     return parser.parse_args(argv)
@@ -300,7 +301,7 @@ def _inference(write: Writer) -> pd.DataFrame:
 
 
 def _verdict(write: Writer, args, found: dict) -> None:
-    results = add_derived_columns(pd.read_csv(args.results))
+    results = add_derived_columns(load_records(Path(args.results)))
     synthetic = found.get("synthetic")
     clustered = None if synthetic is None else synthetic[synthetic["structure"] == "clustered"]
     rows = verdict_rows(
@@ -312,11 +313,10 @@ def _verdict(write: Writer, args, found: dict) -> None:
         timing=found.get("timing"),
     )
     text = markdown_table(rows, ["claim", "measured", "verdict", "evidence"])
-    rules = (sys.modules["sae_forecast.bench.verdict"].__doc__ or "").split("\n\n", 1)[1]
     (write.out.parent / "verdict.md").write_text(
         f"# Verdict: the paper's claims, measured\n\n{write.header}"
         f"Accuracy and parameter figures from `{args.results}`.\n\n{text}\n\n"
-        f"## Decision rules\n\n{rules}"
+        f"## Decision rules\n\n{RULES}"
     )
 
 

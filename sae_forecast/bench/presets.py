@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import itertools
 
-from sae_forecast.bench.experiment import Experiment
+from sae_forecast.bench.runs import Run
 from sae_forecast.data import CATALOG
+from sae_forecast.nn import DEFAULT_RANK
 
-__all__ = ["PRESETS", "build_experiments", "default_pool_size", "reference_sizes"]
+__all__ = ["PRESETS", "build_runs", "default_pool_size", "reference_sizes"]
 
 PAPER_DATASETS = [
     "ETTh1",
@@ -149,7 +150,7 @@ def _quick_lrs(backbone: str, dataset: str) -> tuple[float, ...]:
 
 
 def _reference_runs() -> list[tuple[str, str, str, int, tuple[float, ...]]]:
-    from sae_forecast.bench.results import reference_mse  # the packaged CSV
+    from sae_forecast.bench.tables import reference_mse  # the packaged CSV
 
     rows = reference_mse()
     return [
@@ -207,7 +208,7 @@ PRESETS = {
 }
 
 
-def build_experiments(
+def build_runs(
     preset: str = "quick",
     *,
     datasets=None,
@@ -218,19 +219,19 @@ def build_experiments(
     lrs=None,
     max_epochs=None,
     pool_size=None,
-    rank=25,
+    rank=DEFAULT_RANK,
     precision=("fp32",),
     device="cpu",
-) -> list[Experiment]:
-    """Expand a preset into experiments; explicit selections replace the preset's lists.
+) -> list[Run]:
+    """Expand a preset into runs; explicit selections replace the preset's lists.
 
     ``precision`` may name several precisions (``("fp32", "bf16")``): each run is then repeated
     under each, so the comparison is made within one benchmark.
 
     Examples
     --------
-    >>> runs = build_experiments("quick", datasets=["ETTh1"], backbones=["RLinear"])
-    >>> [(r.embedding, r.horizon, r.pool_size) for r in runs]
+    >>> runs = build_runs("quick", datasets=["ETTh1"], backbones=["RLinear"])
+    >>> [(r.embedding, r.horizon, dict(r.parameters)["pool_size"]) for r in runs]
     [('shared', 96, 3), ('lightsae', 96, 3)]
     """
     if preset not in PRESETS:
@@ -238,54 +239,52 @@ def build_experiments(
     spec = PRESETS[preset]
     precisions = (precision,) if isinstance(precision, str) else tuple(precision)
     if "runs" in spec:
-        grid = [
-            (dataset, backbone, embedding, horizon, grid_lrs, seed, autocast)
-            for (dataset, backbone, embedding, horizon, grid_lrs), seed, autocast in (
-                itertools.product(spec["runs"](), seeds, precisions)
-            )
-            if (datasets is None or dataset in datasets)
-            and (backbones is None or backbone in backbones)
-            and (embeddings is None or embedding in embeddings)
-            and (horizons is None or horizon in horizons)
-        ]
+        chosen = (datasets, backbones, embeddings, horizons)
+        grid = [run for run in spec["runs"]() if _selected(run[:4], chosen)]
     else:
-        grid = _grid(spec, datasets, backbones, embeddings, horizons, seeds, precisions)
+        grid = _grid(spec, datasets, backbones, embeddings, horizons)
     runs = []
-    for dataset, backbone, embedding, horizon, grid_lrs, seed, autocast in grid:
-        sizes = spec["sizes"](backbone, dataset, horizon)
-        sizes.update(spec.get("embedding_options", lambda embedding: {})(embedding))
+    for (dataset, backbone, embedding, horizon, grid_lrs), seed, autocast in itertools.product(
+        grid, seeds, precisions
+    ):
+        parameters = {
+            **spec["sizes"](backbone, dataset, horizon),
+            **spec.get("embedding_options", lambda embedding: {})(embedding),
+            "pool_size": pool_size or default_pool_size(CATALOG[dataset].n_channels),
+            "rank": rank,
+            "max_epochs": max_epochs or spec["max_epochs"](backbone, dataset),
+            "precision": autocast,
+            **({} if device == "cpu" else {"device": device}),
+        }
         runs.append(
-            Experiment(
+            Run(
                 dataset=dataset,
                 backbone=backbone,
                 embedding=embedding,
                 horizon=horizon,
                 seed=seed,
                 lrs=tuple(lrs) if lrs else grid_lrs,
-                sizes=tuple(sorted(sizes.items())),
-                pool_size=pool_size or default_pool_size(CATALOG[dataset].n_channels),
-                rank=rank,
-                max_epochs=max_epochs or spec["max_epochs"](backbone, dataset),
-                precision=autocast,
-                device=device,
+                parameters=tuple(sorted(parameters.items())),
             )
         )
     return runs
 
 
-def _grid(spec, datasets, backbones, embeddings, horizons, seeds, precisions) -> list[tuple]:
+def _selected(run: tuple, chosen: tuple) -> bool:
+    return all(c is None or value in c for value, c in zip(run, chosen, strict=True))
+
+
+def _grid(spec, datasets, backbones, embeddings, horizons) -> list[tuple]:
     """The preset's product of selections, filtered by its ``keep`` rule."""
     grid = []
-    for dataset, backbone, embedding, seed, autocast in itertools.product(
+    for dataset, backbone, embedding in itertools.product(
         datasets or spec["datasets"],
         backbones or spec["backbones"],
         embeddings or spec["embeddings"],
-        seeds,
-        precisions,
     ):
         for horizon in horizons or spec["horizons"](dataset):
             if "keep" in spec and not (horizons or spec["keep"](dataset, backbone, horizon)):
                 continue
             grid_lrs = tuple(spec["lrs"](backbone, dataset))
-            grid.append((dataset, backbone, embedding, horizon, grid_lrs, seed, autocast))
+            grid.append((dataset, backbone, embedding, horizon, grid_lrs))
     return grid

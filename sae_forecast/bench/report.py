@@ -9,16 +9,10 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+import pandas as pd
 import torch
 
-__all__ = [
-    "cpu_model",
-    "machine_line",
-    "markdown_table",
-    "measure_in_fresh_process",
-    "plural",
-    "replace_section",
-]
+__all__ = ["cpu_model", "machine_line", "markdown", "markdown_table", "measure_in_fresh_process"]
 
 
 def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
@@ -42,15 +36,6 @@ def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
     return platform.processor() or "unknown CPU"
 
 
-def plural(n: int, noun: str) -> str:
-    """``n`` and ``noun``, with an ``s`` unless ``n`` is 1.
-
-    >>> plural(1, "thread"), plural(2, "run")
-    ('1 thread', '2 runs')
-    """
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def machine_line(device: str = "cpu") -> str:
     """Describe the machine a figure was measured on (CPU, cores, threads, torch, device).
 
@@ -62,7 +47,7 @@ def machine_line(device: str = "cpu") -> str:
     parts = [
         f"{platform.machine()} {platform.system()} ({cpu_model()})",
         f"{os.cpu_count()} cores",
-        f"torch {torch.__version__} ({plural(torch.get_num_threads(), 'thread')})",
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
         f"device {device}",
     ]
     if device.startswith("cuda") and torch.cuda.is_available():
@@ -70,54 +55,28 @@ def machine_line(device: str = "cpu") -> str:
     return ", ".join(parts)
 
 
-def replace_section(text: str, name: str, body: str) -> str:
-    r"""Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``text``.
-
-    Lets a generated table live inside a hand-written page (the README's headline results).
-    A page without both markers raises ``ValueError``.
+def markdown(frame: pd.DataFrame) -> str:
+    """A GitHub table; floats with 4 significant digits, NaN as blank.
 
     Examples
     --------
-    >>> page = "intro\n<!-- t:start -->\nold\n<!-- t:end -->\nrest"
-    >>> print(replace_section(page, "t", "new"))
-    intro
-    <!-- t:start -->
-    new
-    <!-- t:end -->
-    rest
+    >>> print(markdown(pd.DataFrame({"a": [1], "b": [0.123456], "c": [None]})))
+    | a   | b      | c   |
+    |:----|:-------|:----|
+    | 1   | 0.1235 |     |
     """
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    head, found_start, rest = text.partition(start)
-    _, found_end, tail = rest.partition(end)
-    if not (found_start and found_end):
-        raise ValueError(f"the page has no {start} ... {end} section to replace")
-    return f"{head}{start}\n{body.strip()}\n{end}{tail}"
+    return frame.map(_cell).to_markdown(index=False, disable_numparse=True)
 
 
-def _cell(value: object) -> str:
-    if value is None:
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
         return ""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
-    return str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
-    """Format ``rows`` (dicts) as a GitHub markdown table with the given column order.
-
-    Examples
-    --------
-    >>> print(markdown_table([{"a": 1, "b": 0.123456}], ["a", "b"]))
-    | a | b |
-    |---|---|
-    | 1 | 0.1235 |
-    """
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
-    return "\n".join(lines)
+    """:func:`markdown` of a list of row dicts, in the given column order."""
+    return markdown(pd.DataFrame(list(rows), columns=list(columns)))
 
 
 def measure_in_fresh_process(module: str, child: str, argv: Sequence[str]) -> dict:

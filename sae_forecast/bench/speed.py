@@ -7,7 +7,10 @@ Run ``python -m sae_forecast.bench.speed`` (``--help`` for options). It prints:
 2. eval-mode inference time per batch: LightSAE with its cached merged weight against the
    independent embedding (same matmul) and the shared one;
 3. peak resident memory of one training step of each backbone with LightSAE on a
-   Traffic-sized input (862 channels), each in a fresh subprocess.
+   Traffic-sized input (862 channels), each in a fresh subprocess;
+4. PatchTST and iTransformer at reference sizes with attention through
+   ``scaled_dot_product_attention`` against the written-out (seeded-dropout) path, in eval
+   mode and for a training step without dropout.
 
 Timings interleave the embedding kinds round by round and report medians, so the ratios are
 taken under the same machine load.
@@ -16,6 +19,7 @@ taken under the same machine load.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -25,6 +29,7 @@ import torch
 
 from sae_forecast.bench.report import machine_line, markdown_table, measure_in_fresh_process
 from sae_forecast.nn import BACKBONES, EMBEDDING_KINDS
+from sae_forecast.nn.transformer import force_manual_attention
 
 # Reference sizes (DESIGN.md defaults; iTransformer as in its paper's scripts).
 MODEL_OPTIONS = {
@@ -43,6 +48,14 @@ TRAFFIC_OPTIONS = {
     "iTransformer": {"d_model": 512, "n_heads": 8, "d_ff": 512, "n_layers": 4},
 }
 TRAFFIC_BATCH = {"PatchTST": 4, "iTransformer": 16}  # the authors' Traffic batch sizes
+
+# Sizes of the attention table: iTransformer on Weather (21 channels, 3 layers) and PatchTST
+# as in its ETTh1 script; the keys besides ``batch`` are backbone arguments.
+_BASE = {"batch": 32, "seq_len": 96, "pred_len": 96, "d_model": 512}
+ATTENTION_SIZES = {
+    "iTransformer": dict(_BASE, n_channels=21, d_ff=512, n_layers=3, n_heads=8),
+    "PatchTST": dict(_BASE, n_channels=7, d_ff=2048, n_layers=1, n_heads=2, patch_len=16, stride=8),
+}
 
 
 def build(
@@ -130,6 +143,59 @@ def inference_table(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def _attention_rows(backbone: str, options: dict, repeats: int) -> list[dict]:
+    """Time one backbone with SDPA and with the forced written-out attention (same weights)."""
+    options = dict(options)
+    batch = options.pop("batch")
+    sdpa = BACKBONES[backbone](dropout=0.0, **options)
+    models = {"manual": force_manual_attention(copy.deepcopy(sdpa)), "sdpa": sdpa}
+    x = torch.randn(batch, options["seq_len"], options["n_channels"])
+    y = torch.randn(batch, options["pred_len"], options["n_channels"])
+    rows = []
+    for mode, training in (("eval forward", False), ("training step", True)):
+        for model in models.values():
+            model.train(training)
+        step = _train_step if training else (lambda model, inputs, _: _infer(model, inputs))
+        ms = interleaved_medians(
+            {k: (lambda m=m, step=step: step(m, x, y)) for k, m in models.items()}, repeats
+        )
+        rows.append(
+            {"backbone": backbone, "mode": mode, **ms, "manual/sdpa": ms["manual"] / ms["sdpa"]}
+        )
+    return rows
+
+
+def attention_table(repeats: int = 5, sizes: dict | None = None) -> list[dict]:
+    """Milliseconds per batch with SDPA against the written-out attention, on the CPU.
+
+    For each backbone: an eval-mode forward without grad, and a training step (forward,
+    MSE loss, backward) with dropout 0, where both paths compute the same function.
+
+    Parameters
+    ----------
+    repeats : int, default=5
+        Interleaved rounds whose median is reported (after 3 warm-up calls).
+    sizes : dict or None, default=None
+        ``{backbone: {"batch": ..., **backbone arguments}}``; ``None`` means
+        :data:`ATTENTION_SIZES` (the reference sizes).
+
+    Returns
+    -------
+    list of dict
+        One row per backbone and mode with keys ``backbone``, ``mode``, ``manual``, ``sdpa``
+        and ``manual/sdpa``.
+
+    Examples
+    --------
+    >>> tiny = {"n_channels": 2, "d_model": 8, "d_ff": 8, "n_layers": 1, "n_heads": 2}
+    >>> tiny = {"PatchTST": {"batch": 2, "seq_len": 16, "pred_len": 4, **tiny}}
+    >>> [row["mode"] for row in attention_table(1, tiny)]
+    ['eval forward', 'training step']
+    """
+    sizes = ATTENTION_SIZES if sizes is None else sizes
+    return [row for name, opts in sizes.items() for row in _attention_rows(name, opts, repeats)]
+
+
 def peak_rss_gib() -> float:
     """Peak resident memory of this process so far, in GiB.
 
@@ -204,8 +270,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--tables",
         nargs="+",
-        default=["training", "inference", "memory"],
-        choices=["training", "inference", "memory"],
+        default=["training", "inference", "memory", "attention"],
+        choices=["training", "inference", "memory", "attention"],
     )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -258,6 +324,11 @@ def main(argv=None) -> None:
                 ],
             )
         )
+    if "attention" in args.tables:
+        print("\n## Attention: written-out (manual) path against SDPA, ms per batch\n")
+        print(f"sizes (dropout 0, shared embedding): {ATTENTION_SIZES}\n")
+        columns = ["backbone", "mode", "manual", "sdpa", "manual/sdpa"]
+        print(markdown_table(attention_table(args.repeats), columns))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,15 @@
-"""The verdict table: each claim of the paper, our measured figure, and the rule that decides.
+"""The verdict table: each claim of the paper, our measured figure, and the rule that decides."""
 
-The rules are written here, before the numbers are seen by the reader, and applied verbatim:
+from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+__all__ = ["RULES", "verdict_rows"]
+
+# Written before the numbers are seen by the reader, and applied verbatim by the claims below.
+RULES = """\
 1. MSE gain: *confirmed* when LightSAE beats shared in at least 2/3 of the configurations and
    the median change is negative; *partly* when only the median is negative; else *not
    confirmed*. The largest gain is reported next to the paper's 22.8%.
@@ -18,14 +26,6 @@ The rules are written here, before the numbers are seen by the reader, and appli
 6. No inference overhead after merging: *confirmed* when cached LightSAE inference takes at most
    1.05x the time of an independent embedding of the same shape.
 """
-
-from __future__ import annotations
-
-import numpy as np
-import pandas as pd
-from scipy.stats import spearmanr
-
-__all__ = ["verdict_rows"]
 
 
 def _gain_rows(results: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from sae_forecast.data.loaders import (
     load_dataset,
     verify_file,
 )
+from sae_forecast.data.scaling import Standardiser, fill_gaps
 from sae_forecast.data.splits import BenchmarkData, prepare_benchmark, split_borders
 from sae_forecast.data.synthetic import make_heterogeneous_series
 from sae_forecast.data.windows import chronological_split, count_windows, sliding_windows
@@ -16,10 +17,12 @@ __all__ = [
     "CATALOG",
     "BenchmarkData",
     "DatasetInfo",
+    "Standardiser",
     "chronological_split",
     "count_windows",
     "dataset_path",
     "download_dataset",
+    "fill_gaps",
     "get_data_home",
     "load_dataset",
     "make_heterogeneous_series",

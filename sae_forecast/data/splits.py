@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sae_forecast.data.catalog import CATALOG
+from sae_forecast.data.scaling import Standardiser, fill_gaps
 
 __all__ = ["BenchmarkData", "prepare_benchmark", "split_borders"]
 
@@ -148,26 +149,14 @@ def prepare_benchmark(
         frame = frame[columns]
     raw = frame.to_numpy(dtype=np.float64)
     borders = split_borders(rule, len(raw), seq_len)
-    train = raw[slice(*borders["train"])]
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(train, axis=0)
-        std = np.nanstd(train, axis=0)
-    if np.isnan(mean).any():
-        empty = [c for c, m in zip(frame.columns, np.isnan(mean), strict=True) if m]
-        raise ValueError(f"channels {empty} have no observed value in the training part.")
-    std = np.where(std > 0, std, 1.0)
-    scaled = (raw - mean) / std
-    missing = np.isnan(scaled)
-    observed = None
-    if missing.any():
-        observed = ~missing
-        scaled = pd.DataFrame(scaled).ffill().fillna(0.0).to_numpy()
+    scaler = Standardiser.fit(raw[slice(*borders["train"])], columns=frame.columns)
+    scaled, observed = fill_gaps(scaler.transform(raw))
     return BenchmarkData(
         name=name,
-        values=scaled.astype(np.float32),
+        values=scaled,
         observed=observed,
         borders=borders,
         columns=[str(c) for c in frame.columns],
-        mean=mean,
-        std=std,
+        mean=scaler.mean,
+        std=scaler.std,
     )

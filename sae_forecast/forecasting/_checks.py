@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_columns_match", "check_length", "check_target"]
-
-_IMPUTE_HINT = (
-    "Fill the gaps first, for example with sktime's Imputer in a pipeline: "
-    "TransformedTargetForecaster([('impute', Imputer(method='ffill')), ('forecast', "
-    "<this forecaster>)]) (from sktime.transformations.series.impute import Imputer)."
-)
+__all__ = [
+    "check_columns_match",
+    "check_observed",
+    "check_settings",
+    "check_target",
+]
 
 
 def _as_frame(y) -> pd.DataFrame | None:
@@ -24,19 +26,44 @@ def _as_frame(y) -> pd.DataFrame | None:
     return None  # other sktime mtypes: sktime's own checks apply
 
 
+def _columns_where(columns, flags: np.ndarray) -> list:
+    """The column names whose entry in the 1-D boolean ``flags`` is true."""
+    return [column for column, flag in zip(columns, flags, strict=True) if flag]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
 def check_target(y, name: str = "y") -> None:
     """Raise a ``ValueError`` or ``TypeError`` describing what is wrong with target ``y``.
 
-    Checks: not empty; numeric columns only; no NaN or infinite values (the offending columns
-    are named); a unique, increasing time index. Panel and hierarchical data (MultiIndex)
+    Checks: not empty; unique column names; numeric columns only; no infinite values (the
+    offending columns are named); a unique, increasing time index. Missing values (NaN) are
+    allowed: the forecasters treat them as gaps. Panel and hierarchical data (MultiIndex)
     are checked for values only. The caller's data is never modified.
+
+    Parameters
+    ----------
+    y : pd.DataFrame, pd.Series or np.ndarray
+        The target series (other sktime mtypes are left to sktime's own checks).
+    name : str, default="y"
+        How ``y`` is called in the messages.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric (categorical, text or boolean) columns.
+    ValueError
+        For any other problem listed above.
 
     Examples
     --------
-    >>> check_target(pd.DataFrame({"a": [1.0, np.nan]}))
+    >>> check_target(pd.DataFrame({"a": [1.0, np.nan, 3.0]}))  # gaps are fine
+    >>> check_target(pd.DataFrame({"a": [1.0, np.inf]}))
     Traceback (most recent call last):
     ...
-    ValueError: y has missing values (NaN) in column(s) ['a'] (1 value in all). ...
+    ValueError: y has infinite values in column(s) ['a'] (1 value in all); ...
     """
     frame = _as_frame(y)
     if frame is None:
@@ -45,44 +72,190 @@ def check_target(y, name: str = "y") -> None:
         raise ValueError(
             f"{name} is empty (shape {frame.shape}); pass at least one column with observations."
         )
-    non_numeric = [
-        c
-        for c in frame.columns
-        if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
+    _check_column_names(frame, name)
+    _check_numeric(frame, name)
+    _check_finite(frame, name)
+    if not isinstance(frame.index, pd.MultiIndex):
+        _check_time_index(frame.index, name)
+
+
+def _check_column_names(frame: pd.DataFrame, name: str) -> None:
+    if frame.columns.has_duplicates:
+        duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+        raise ValueError(
+            f"{name} has duplicate column name(s) {duplicated}; each column is one channel "
+            "and needs its own name. Rename them (e.g. y.columns = [...] with unique names) "
+            "or drop the repeats (y.loc[:, ~y.columns.duplicated()])."
+        )
+
+
+def _check_numeric(frame: pd.DataFrame, name: str) -> None:
+    dtypes = frame.dtypes
+    bad = [
+        not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        for dtype in dtypes
     ]
-    if non_numeric:
-        kinds = sorted({str(frame[c].dtype) for c in non_numeric})
+    if any(bad):
+        kinds = sorted({str(dtype) for dtype, flag in zip(dtypes, bad, strict=True) if flag})
         raise TypeError(
             f"{name} has non-numeric (categorical, text or boolean) column(s) "
-            f"{non_numeric} (dtype {kinds}); forecasters need numbers: convert "
-            "them or drop them before fitting."
+            f"{_columns_where(frame.columns, bad)} (dtype {kinds}); forecasters need numbers: "
+            "convert them or drop them before fitting."
         )
-    values = frame.to_numpy(dtype=np.float64)
-    missing = np.isnan(values)
-    if missing.any():
-        columns = [c for c, bad in zip(frame.columns, missing.any(axis=0), strict=True) if bad]
-        count = int(missing.sum())
-        raise ValueError(
-            f"{name} has missing values (NaN) in column(s) {columns} ({count} "
-            f"value{'s' if count != 1 else ''} in all). {_IMPUTE_HINT}"
-        )
-    infinite = np.isinf(values)
+
+
+def _check_finite(frame: pd.DataFrame, name: str) -> None:
+    infinite = np.isinf(frame.to_numpy(dtype=np.float64))
     if infinite.any():
-        columns = [c for c, bad in zip(frame.columns, infinite.any(axis=0), strict=True) if bad]
+        columns = _columns_where(frame.columns, infinite.any(axis=0))
         raise ValueError(
-            f"{name} has infinite values in column(s) {columns}; replace them "
-            "(e.g. y.replace([np.inf, -np.inf], np.nan)) and impute. " + _IMPUTE_HINT
+            f"{name} has infinite values in column(s) {columns} "
+            f"({_plural(int(infinite.sum()), 'value')} in all); replace them with NaN "
+            "(y.replace([np.inf, -np.inf], np.nan)), which the forecaster handles as gaps."
         )
-    if isinstance(frame.index, pd.MultiIndex):
-        return
-    if frame.index.has_duplicates:
-        duplicated = frame.index[frame.index.duplicated()].unique()[:3].tolist()
+
+
+def _check_time_index(index: pd.Index, name: str) -> None:
+    if index.has_duplicates:
+        duplicated = index[index.duplicated()].unique()[:3].tolist()
         raise ValueError(
             f"{name} has duplicate time index values, e.g. {duplicated}; "
             "aggregate or drop the duplicates (y[~y.index.duplicated()])."
         )
-    if not frame.index.is_monotonic_increasing:
+    if not index.is_monotonic_increasing:
         raise ValueError(f"{name}'s time index is not increasing; sort it first (y.sort_index()).")
+
+
+def check_observed(values: np.ndarray, columns, where: str = "the training span") -> None:
+    """Raise a ``ValueError`` naming the channels with no observed (non-NaN) value.
+
+    A channel that is never observed can be neither scaled nor learned, so a forecaster
+    needs at least one observation of each channel in the span it trains on.
+
+    Parameters
+    ----------
+    values : np.ndarray of shape (n_rows, n_channels)
+        The span to check; NaN marks a gap.
+    columns : sequence
+        The channel names, one per column of ``values``.
+    where : str, default="the training span"
+        What the span is, for the message.
+
+    Raises
+    ------
+    ValueError
+        When some channel is NaN in every row of ``values``.
+
+    Examples
+    --------
+    >>> check_observed(np.array([[1.0, np.nan], [2.0, 3.0]]), ["a", "b"])  # fine
+    >>> check_observed(np.array([[1.0, np.nan], [2.0, np.nan]]), ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: y has no observed (non-NaN) value in the training span for channel(s) ['b']; ...
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    never = np.isnan(values).all(axis=0)
+    if never.any():
+        missing = _columns_where(columns, never)
+        raise ValueError(
+            f"y has no observed (non-NaN) value in {where} for channel(s) {missing}; a channel "
+            "that is never observed can be neither scaled nor learned. Drop it "
+            f"(y.drop(columns={missing})), or pass a series in which every channel has at "
+            f"least one observation in {where}."
+        )
+
+
+def check_settings(
+    *,
+    seq_len,
+    pred_len,
+    batch_size,
+    validation_size,
+    max_epochs,
+    lr,
+) -> None:
+    """Raise a ``TypeError`` or ``ValueError`` naming a training setting that is out of range.
+
+    Each message gives the parameter, the value passed and the values allowed. Booleans are
+    not accepted where an int is expected.
+
+    Parameters
+    ----------
+    seq_len : int
+        Lookback length, ``>= 1``.
+    pred_len : int or None
+        Forecast length, ``>= 1``; ``None`` takes it from the forecasting horizon.
+    batch_size : int
+        Windows per batch, ``>= 1``.
+    validation_size : float or int
+        A fraction of the windows in ``[0, 1)``, or a number of windows (int ``>= 0``).
+    max_epochs : int
+        Upper bound on epochs, ``>= 1``.
+    lr : float
+        Learning rate, finite and ``> 0``.
+
+    Raises
+    ------
+    TypeError
+        When a setting has the wrong type (e.g. a float ``seq_len``).
+    ValueError
+        When a setting is out of its range.
+
+    Examples
+    --------
+    >>> check_settings(
+    ...     seq_len=96, pred_len=None, batch_size=32, validation_size=0.1, max_epochs=20, lr=1e-3
+    ... )
+    >>> check_settings(
+    ...     seq_len=96, pred_len=24, batch_size=0, validation_size=0.1, max_epochs=20, lr=1e-3
+    ... )
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be an int >= 1 (windows per batch), got 0.
+    """
+    _check_count("seq_len", seq_len, "the lookback length")
+    if pred_len is not None:
+        _check_count("pred_len", pred_len, "steps forecast; or None to take it from fh")
+    _check_count("batch_size", batch_size, "windows per batch")
+    _check_validation_size(validation_size)
+    _check_count("max_epochs", max_epochs, "the most epochs trained")
+    _check_learning_rate(lr)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_count(name: str, value, meaning: str, minimum: int = 1) -> None:
+    allowed = f"an int >= {minimum} ({meaning})"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}.")
+
+
+def _check_validation_size(value) -> None:
+    allowed = (
+        "validation_size must be a fraction of the windows in [0, 1) or a number of windows "
+        "(an int >= 0; 0 trains without early stopping)"
+    )
+    if _is_int(value):
+        if value < 0:
+            raise ValueError(f"{allowed}, got {value!r}.")
+        return
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{allowed}, got {value!r} ({type(value).__name__}).")
+    if not 0.0 <= value < 1.0:  # also false for NaN
+        raise ValueError(f"{allowed}, got {value!r}.")
+
+
+def _check_learning_rate(value) -> None:
+    allowed = "lr must be a finite float > 0 (the initial learning rate, e.g. 1e-3)"
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{allowed}, got {value!r} ({type(value).__name__}).")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{allowed}, got {value!r}.")
 
 
 def check_columns_match(y: pd.DataFrame, columns: pd.Index, where: str) -> None:
@@ -100,26 +273,4 @@ def check_columns_match(y: pd.DataFrame, columns: pd.Index, where: str) -> None:
             f"y passed to {where} has columns {list(y.columns)}, but the forecaster "
             f"was fitted on {list(columns)}. Pass the same columns in the same "
             "order, or fit again."
-        )
-
-
-def check_length(
-    n_rows: int, needed: int, *, seq_len: int, pred_len: int, n_valid: int, gap: int
-) -> None:
-    """Raise a ``ValueError`` saying how many rows training needs when ``y`` is too short.
-
-    Examples
-    --------
-    >>> check_length(50, 120, seq_len=96, pred_len=12, n_valid=1, gap=11)
-    Traceback (most recent call last):
-    ...
-    ValueError: y has 50 rows, but training needs at least 120: ...
-    """
-    if n_rows < needed:
-        raise ValueError(
-            f"y has {n_rows} rows, but training needs at least {needed}: seq_len={seq_len} + "
-            f"pred_len={pred_len} for the first window, plus {n_valid} validation window(s) "
-            f"after a gap of {gap} (pred_len - 1, so that validation targets are unseen). "
-            "Pass a longer series, or lower seq_len, pred_len or validation_size "
-            "(validation_size=0 trains without early stopping)."
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sae_forecast.forecasting._base import LightSAEForecaster, common_parameters
+from sae_forecast.forecasting._base import LightSAEForecaster
 from sae_forecast.nn import iTransformer
 
 __all__ = ["LightSAEiTransformerForecaster"]
@@ -17,23 +17,7 @@ class LightSAEiTransformerForecaster(LightSAEForecaster):
 
     Parameters
     ----------
-    {common}
-    d_model : int, default=512
-        Token width.
-    n_heads : int, default=8
-        Attention heads (must divide ``d_model``).
-    d_ff : int, default=512
-        Feed-forward width.
-    n_layers : int, default=2
-        Encoder layers.
-    dropout : float, default=0.1
-        Dropout after the embedding and inside the encoder.
-    activation : {"gelu", "relu"}, default="gelu"
-        Feed-forward activation.
-    revin : bool, default=True
-        Whether to normalise each window (RevIN).
-    revin_affine : bool, default=False
-        Whether RevIN learns a per-channel scale and shift.
+    {parameters}
 
     Attributes
     ----------
@@ -68,56 +52,7 @@ class LightSAEiTransformerForecaster(LightSAEForecaster):
     """
 
     _backbone = iTransformer
-    _backbone_params = (
-        "d_model",
-        "n_heads",
-        "d_ff",
-        "n_layers",
-        "dropout",
-        "activation",
-        "revin",
-        "revin_affine",
-    )
-
-    def __init__(
-        self,
-        seq_len=96,
-        pred_len=None,
-        embedding="lightsae",
-        rank=25,
-        pool_size=10,
-        pooled_bias=False,
-        max_epochs=20,
-        batch_size=32,
-        lr=1e-4,
-        patience=3,
-        validation_size=0.1,
-        scale=True,
-        fine_tune_epochs=1,
-        gate_penalty=None,
-        gate_penalty_weight=0.01,
-        device="cpu",
-        precision="fp32",
-        random_state=None,
-        verbose=0,
-        d_model=512,
-        n_heads=8,
-        d_ff=512,
-        n_layers=2,
-        dropout=0.1,
-        activation="gelu",
-        revin=True,
-        revin_affine=False,
-    ):
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.d_ff = d_ff
-        self.n_layers = n_layers
-        self.dropout = dropout
-        self.activation = activation
-        self.revin = revin
-        self.revin_affine = revin_affine
-        super().__init__(**common_parameters(locals()))
+    _defaults = {"lr": 1e-4}
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sae_forecast.forecasting._base import LightSAEForecaster, common_parameters
+from sae_forecast.forecasting._base import LightSAEForecaster
 from sae_forecast.nn import RMLP
 
 __all__ = ["LightSAERMLPForecaster"]
@@ -16,15 +16,7 @@ class LightSAERMLPForecaster(LightSAEForecaster):
 
     Parameters
     ----------
-    {common}
-    d_model : int, default=512
-        Hidden width.
-    dropout : float, default=0.1
-        Dropout inside the residual block.
-    revin : bool, default=True
-        Whether to normalise each window (RevIN).
-    revin_affine : bool, default=False
-        Whether RevIN learns a per-channel scale and shift.
+    {parameters}
 
     Attributes
     ----------
@@ -52,39 +44,7 @@ class LightSAERMLPForecaster(LightSAEForecaster):
     """
 
     _backbone = RMLP
-    _backbone_params = ("d_model", "dropout", "revin", "revin_affine")
-
-    def __init__(
-        self,
-        seq_len=96,
-        pred_len=None,
-        embedding="lightsae",
-        rank=25,
-        pool_size=10,
-        pooled_bias=False,
-        max_epochs=20,
-        batch_size=32,
-        lr=5e-3,
-        patience=3,
-        validation_size=0.1,
-        scale=True,
-        fine_tune_epochs=1,
-        gate_penalty=None,
-        gate_penalty_weight=0.01,
-        device="cpu",
-        precision="fp32",
-        random_state=None,
-        verbose=0,
-        d_model=512,
-        dropout=0.1,
-        revin=True,
-        revin_affine=False,
-    ):
-        self.d_model = d_model
-        self.dropout = dropout
-        self.revin = revin
-        self.revin_affine = revin_affine
-        super().__init__(**common_parameters(locals()))
+    _defaults = {"lr": 5e-3}
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -6,6 +6,8 @@ Nothing here imports sktime or skorch.
 from sae_forecast.nn.backbone import PRECISIONS, Backbone
 from sae_forecast.nn.dropout import SeededDropout
 from sae_forecast.nn.embeddings import (
+    DEFAULT_POOL_SIZE,
+    DEFAULT_RANK,
     EMBEDDING_KINDS,
     ChannelEmbedding,
     IndependentEmbedding,
@@ -29,6 +31,8 @@ BACKBONES = {"RLinear": RLinear, "RMLP": RMLP, "PatchTST": PatchTST, "iTransform
 
 __all__ = [
     "BACKBONES",
+    "DEFAULT_POOL_SIZE",
+    "DEFAULT_RANK",
     "EMBEDDING_KINDS",
     "PRECISIONS",
     "RMLP",

@@ -7,7 +7,7 @@ from torch.nn import functional as F
 
 from sae_forecast.nn.backbone import Backbone
 from sae_forecast.nn.dropout import SeededDropout
-from sae_forecast.nn.embeddings import make_embedding
+from sae_forecast.nn.embeddings import DEFAULT_POOL_SIZE, DEFAULT_RANK, make_embedding
 from sae_forecast.nn.transformer import TransformerEncoder, sinusoidal_positions
 
 __all__ = ["PatchTST"]
@@ -88,8 +88,8 @@ class PatchTST(Backbone):
         n_channels: int,
         *,
         embedding: str = "shared",
-        rank: int = 25,
-        pool_size: int = 10,
+        rank: int = DEFAULT_RANK,
+        pool_size: int = DEFAULT_POOL_SIZE,
         pooled_bias: bool = False,
         patch_len: int = 16,
         stride: int = 8,

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from sae_forecast.nn.backbone import Backbone
 from sae_forecast.nn.dropout import SeededDropout
-from sae_forecast.nn.embeddings import make_embedding
+from sae_forecast.nn.embeddings import DEFAULT_POOL_SIZE, DEFAULT_RANK, make_embedding
 
 __all__ = ["RMLP"]
 
@@ -60,8 +60,8 @@ class RMLP(Backbone):
         n_channels: int,
         *,
         embedding: str = "shared",
-        rank: int = 25,
-        pool_size: int = 10,
+        rank: int = DEFAULT_RANK,
+        pool_size: int = DEFAULT_POOL_SIZE,
         pooled_bias: bool = False,
         d_model: int = 512,
         dropout: float = 0.1,

@@ -11,12 +11,18 @@ from torch.utils.checkpoint import checkpoint
 
 from sae_forecast.nn.dropout import SeededDropout, apply_mask, keep_mask
 
-__all__ = ["EncoderLayer", "MultiHeadSelfAttention", "TransformerEncoder", "sinusoidal_positions"]
+__all__ = [
+    "EncoderLayer",
+    "MultiHeadSelfAttention",
+    "TransformerEncoder",
+    "force_manual_attention",
+    "sinusoidal_positions",
+]
 
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 _NORMS = ("layer", "batch")
-# Training attention with dropout materialises (batch, heads, T, T) maps several times. Above
-# this many score entries per forward it runs in batch chunks that are recomputed in backward.
+# The written-out attention materialises (batch, heads, T, T) maps several times. Above this
+# many score entries per forward it runs in batch chunks that are recomputed in backward.
 MAX_SCORES_PER_CHUNK = 1 << 25  # 32M floats, 128 MiB
 
 
@@ -59,20 +65,29 @@ def _make_norm(norm: str, d_model: int) -> nn.Module:
     return nn.LayerNorm(d_model) if norm == "layer" else TokenBatchNorm(d_model)
 
 
-def _attend_with_dropout(q: Tensor, k: Tensor, v: Tensor, p: float, seed: int) -> Tensor:
-    """Softmax attention with dropout whose mask is drawn from ``seed`` (so it can be redrawn).
+def _manual_attention(q: Tensor, k: Tensor, v: Tensor, p: float, seed: int) -> Tensor:
+    """Softmax attention written out; for ``p > 0``, dropout on the weights drawn from ``seed``.
 
+    The mask depends on ``seed`` only, so a checkpointed chunk redraws it exactly in backward.
     Shapes: ``q, k, v`` are ``(batch, heads, T, head_dim)``; so is the result.
     """
     scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # (B, H, T, T)
-    probs = scores.softmax(dim=-1)
-    generator = torch.Generator(device=q.device)
-    generator.manual_seed(seed)
-    return apply_mask(probs, keep_mask(probs.shape, p, generator, q.device), p) @ v
+    probs = scores.softmax(dim=-1)  # (B, H, T, T)
+    if p > 0:
+        generator = torch.Generator(device=q.device)
+        generator.manual_seed(seed)
+        probs = apply_mask(probs, keep_mask(probs.shape, p, generator, q.device), p)
+    return probs @ v  # (B, H, T, head_dim)
 
 
 class MultiHeadSelfAttention(nn.Module):
     """Full multi-head self-attention with dropout on the attention weights.
+
+    Two ways to compute the same attention. Where no dropout mask is drawn (eval mode, or
+    ``dropout=0``) it calls :func:`torch.nn.functional.scaled_dot_product_attention`, whose
+    fused kernels are the fastest. In training with dropout it writes the attention out and
+    draws the mask from ``self.dropout.generator``, so fits in parallel threads are bitwise
+    reproducible (SDPA would draw from the global random state).
 
     Parameters
     ----------
@@ -83,12 +98,20 @@ class MultiHeadSelfAttention(nn.Module):
     dropout : float, default=0.0
         Dropout on the attention weights (training only).
 
+    Attributes
+    ----------
+    force_manual : bool
+        Class default ``False``. ``True`` on an instance makes it use the written-out path
+        everywhere (for tests and timings); see :func:`force_manual_attention`.
+
     Examples
     --------
     >>> attn = MultiHeadSelfAttention(d_model=16, n_heads=4)
     >>> attn(torch.randn(2, 5, 16)).shape
     torch.Size([2, 5, 16])
     """
+
+    force_manual = False
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0) -> None:
         super().__init__()
@@ -105,32 +128,62 @@ class MultiHeadSelfAttention(nn.Module):
         head_dim = d_model // self.n_heads
         qkv = self.qkv(x).view(batch, tokens, 3, self.n_heads, head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, T, head_dim)
-        if self.training and self.dropout.p > 0:
-            context = self._attend_in_chunks(q, k, v)  # (B, H, T, head_dim)
-        else:
+        p = self.dropout.p if self.training else 0.0
+        if p == 0 and not self.force_manual:
             context = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, head_dim)
+        else:
+            context = self._attend_in_chunks(q, k, v, p)  # (B, H, T, head_dim)
         context = context.transpose(1, 2).reshape(batch, tokens, d_model)
         return self.out(context)
 
-    def _attend_in_chunks(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    def _attend_in_chunks(self, q: Tensor, k: Tensor, v: Tensor, p: float) -> Tensor:
         batch, heads, tokens, _ = q.shape
         chunk = max(1, MAX_SCORES_PER_CHUNK // (heads * tokens * tokens))
-        p = self.dropout.p
-        if chunk >= batch:
-            return _attend_with_dropout(q, k, v, p, self.dropout.draw_seed())
+        starts = range(0, batch, chunk)
+        # Without dropout no seed is drawn, so forcing this path leaves the generator alone.
+        seeds = [self.dropout.draw_seed() if p > 0 else 0 for _ in starts]
+        if len(starts) == 1:
+            return _manual_attention(q, k, v, p, seeds[0])
         parts = [
             checkpoint(
-                _attend_with_dropout,
-                q[i : i + chunk],
+                _manual_attention,
+                q[i : i + chunk],  # (chunk, H, T, head_dim)
                 k[i : i + chunk],
                 v[i : i + chunk],
                 p,
-                self.dropout.draw_seed(),
+                seed,
                 use_reentrant=False,
             )
-            for i in range(0, batch, chunk)
+            for i, seed in zip(starts, seeds, strict=True)
         ]
         return torch.cat(parts)  # (B, H, T, head_dim)
+
+
+def force_manual_attention(model: nn.Module, force: bool = True) -> nn.Module:
+    """Make every :class:`MultiHeadSelfAttention` in ``model`` use the written-out path.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Module whose attention layers are switched in place.
+    force : bool, default=True
+        ``False`` restores the default choice (SDPA wherever no dropout mask is drawn).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` itself.
+
+    Examples
+    --------
+    >>> enc = force_manual_attention(TransformerEncoder(8, 2, 16, 1))
+    >>> enc.layers[0].attention.force_manual
+    True
+    """
+    for module in model.modules():
+        if isinstance(module, MultiHeadSelfAttention):
+            module.force_manual = force
+    return model
 
 
 class EncoderLayer(nn.Module):

@@ -1,6 +1,10 @@
 """The skorch layer: a net that trains a backbone on windows (never imports sktime)."""
 
-from sae_forecast.training.callbacks import TrainingTimer
+from sae_forecast.training.callbacks import (
+    StopOnNonFiniteLoss,
+    TrainingDivergedError,
+    TrainingTimer,
+)
 from sae_forecast.training.dataset import ArrayWindows, SeriesWindows
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.net import ForecastingNet, spawn_seeds
@@ -12,6 +16,8 @@ __all__ = [
     "ChronologicalSplit",
     "ForecastingNet",
     "SeriesWindows",
+    "StopOnNonFiniteLoss",
+    "TrainingDivergedError",
     "TrainingTimer",
     "spawn_seeds",
 ]

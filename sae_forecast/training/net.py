@@ -9,7 +9,7 @@ from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, P
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
-from sae_forecast.training.callbacks import TrainingTimer
+from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
 from sae_forecast.training.dataset import ArrayWindows
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.split import ChronologicalSplit
@@ -184,8 +184,17 @@ class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
 
     # -- protocol callbacks --------------------------------------------------------------
     def get_default_callbacks(self):
-        """skorch's defaults plus early stopping, lr decay and gradient clipping."""
-        callbacks = [*super().get_default_callbacks(), ("training_timer", TrainingTimer())]
+        """skorch's defaults plus a stop on non-finite losses, early stopping, lr decay and
+        gradient clipping.
+
+        The non-finite check comes right after skorch's loss scoring and before early
+        stopping, so that a diverged epoch raises instead of counting as "no improvement".
+        """
+        callbacks = [
+            *super().get_default_callbacks(),
+            ("stop_on_non_finite_loss", StopOnNonFiniteLoss()),
+            ("training_timer", TrainingTimer()),
+        ]
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         if self.patience is not None:

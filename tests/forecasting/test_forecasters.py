@@ -181,10 +181,9 @@ def test_update_without_params_moves_the_context_only(frame):
     forecaster.update(full.iloc[160:170], update_params=False)
     assert forecaster.cutoff[0] == full.index[169]
     assert all(torch.equal(v, forecaster.model_.state_dict()[k]) for k, v in weights.items())
-    context = forecaster._transform(full.iloc[170 - 12 : 170].to_numpy())
-    expected = (
-        forecaster.predict_windows(context[None])[0, 0] * forecaster.scale_ + forecaster.mean_
-    )
+    scaler = forecaster.scaler_
+    context = scaler.transform(full.iloc[170 - 12 : 170].to_numpy()).astype(np.float32)
+    expected = scaler.inverse_transform(forecaster.predict_windows(context[None])[0, 0])
     np.testing.assert_allclose(forecaster.predict(fh=[1]).to_numpy()[0], expected, rtol=1e-5)
 
 

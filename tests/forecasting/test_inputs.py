@@ -7,22 +7,121 @@ import pandas as pd
 import pytest
 
 from sae_forecast import LightSAERLinearForecaster
+from sae_forecast.forecasting._checks import check_observed, check_settings, check_target
 from tests.forecasting.conftest import TINY, make_frame
+
+SETTINGS = dict(seq_len=12, pred_len=6, batch_size=32, validation_size=0.1, max_epochs=2, lr=1e-3)
 
 
 def tiny(**overrides):
     return LightSAERLinearForecaster(**{**TINY, **overrides})
 
 
-def test_nan_names_columns_and_suggests_imputer():
+def test_nan_gaps_are_accepted_and_left_untouched():
     frame = make_frame()
     frame.iloc[[3, 9], 1] = np.nan
     frame.iloc[5, 2] = np.nan
-    with pytest.raises(ValueError) as info:
-        tiny().fit(frame)
-    message = str(info.value)
-    assert "missing values (NaN) in column(s) ['sensor_1', 'sensor_2'] (3 values in all)" in message
-    assert "Imputer" in message and "TransformedTargetForecaster" in message
+    before = frame.copy()
+    check_target(frame)
+    check_target(frame.to_numpy())
+    check_target(frame["sensor_1"])
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_infinite_values_are_named_and_nan_is_the_fix():
+    frame = make_frame()
+    frame.iloc[4, 0] = np.inf
+    frame.iloc[7, 2] = -np.inf
+    with pytest.raises(
+        ValueError,
+        match=r"y has infinite values in column\(s\) \['sensor_0', 'sensor_2'\] \(2 values in "
+        r"all\); replace them with NaN \(y\.replace\(\[np\.inf, -np\.inf\], np\.nan\)\), which "
+        r"the forecaster handles as gaps\.",
+    ):
+        check_target(frame)
+
+
+def test_duplicate_column_names_are_named_with_the_fix():
+    frame = make_frame(n_columns=4)
+    frame.columns = ["a", "b", "a", "b"]
+    with pytest.raises(
+        ValueError, match=r"y has duplicate column name\(s\) \['a', 'b'\]; .* Rename them"
+    ):
+        check_target(frame)
+
+
+def test_duplicate_non_numeric_column_names_report_the_duplicates_first():
+    frame = pd.DataFrame([["x", "y"]], columns=["label", "label"])
+    with pytest.raises(ValueError, match=r"duplicate column name\(s\) \['label'\]"):
+        check_target(frame)
+
+
+def test_channel_without_observation_is_named():
+    values = make_frame().to_numpy(copy=True)
+    values[:, 1] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=r"y has no observed \(non-NaN\) value in the training span for channel\(s\) "
+        r"\['sensor_1'\]; .* Drop it \(y\.drop\(columns=\['sensor_1'\]\)\)",
+    ):
+        check_observed(values, ["sensor_0", "sensor_1", "sensor_2"])
+    values[0, 1] = 1.0
+    check_observed(values, ["sensor_0", "sensor_1", "sensor_2"])  # one observation is enough
+
+
+def test_check_observed_names_the_span():
+    with pytest.raises(ValueError, match=r"in the lookback window for channel\(s\) \[0\]"):
+        check_observed(np.full((4, 1), np.nan), [0], where="the lookback window")
+
+
+def test_valid_settings_pass():
+    check_settings(**SETTINGS)
+    check_settings(**{**SETTINGS, "pred_len": None, "validation_size": 0, "lr": 1})
+    check_settings(**{**SETTINGS, "validation_size": np.int64(5), "batch_size": np.int64(8)})
+
+
+def test_batch_size_zero():
+    with pytest.raises(
+        ValueError, match=r"^batch_size must be an int >= 1 \(windows per batch\), got 0\.$"
+    ):
+        check_settings(**{**SETTINGS, "batch_size": 0})
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, 1.5, float("nan"), -3])
+def test_validation_size_out_of_range(value):
+    with pytest.raises(
+        ValueError,
+        match=r"^validation_size must be a fraction of the windows in \[0, 1\) or a number of "
+        rf"windows \(an int >= 0; 0 trains without early stopping\), got {value!r}\.$",
+    ):
+        check_settings(**{**SETTINGS, "validation_size": value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error", "message"),
+    [
+        ("seq_len", 0, ValueError, r"seq_len must be an int >= 1 \(the lookback length\), got 0\."),
+        ("seq_len", 12.0, TypeError, r"seq_len must be an int >= 1 .*, got 12\.0 \(float\)\."),
+        ("seq_len", True, TypeError, r"seq_len must be an int >= 1 .*, got True \(bool\)\."),
+        ("pred_len", 0, ValueError, r"pred_len must be an int >= 1 .*None to take it from fh"),
+        ("batch_size", False, TypeError, r"batch_size must be an int >= 1 .*, got False \(bool\)"),
+        ("validation_size", True, TypeError, r"validation_size must be .*, got True \(bool\)\."),
+        ("validation_size", "10%", TypeError, r"validation_size must be .*, got '10%' \(str\)\."),
+        ("max_epochs", 0, ValueError, r"max_epochs must be an int >= 1 .*, got 0\."),
+        ("lr", 0.0, ValueError, r"lr must be a finite float > 0 .*, got 0\.0\."),
+        ("lr", -1e-3, ValueError, r"lr must be a finite float > 0 .*, got -0\.001\."),
+        ("lr", float("inf"), ValueError, r"lr must be a finite float > 0 .*, got inf\."),
+        ("lr", None, TypeError, r"lr must be a finite float > 0 .*, got None \(NoneType\)\."),
+    ],
+)
+def test_bad_settings_name_the_parameter_value_and_range(name, value, error, message):
+    with pytest.raises(error, match=message):
+        check_settings(**{**SETTINGS, name: value})
+
+
+def test_settings_are_keyword_only():
+    with pytest.raises(TypeError):
+        check_settings(12, 6, 32, 0.1, 2, 1e-3)
 
 
 def test_infinite_values():
@@ -35,9 +134,9 @@ def test_infinite_values():
 def test_too_short_says_how_many_rows():
     with pytest.raises(
         ValueError,
-        match=r"y has 20 rows, but training needs at least 24: "
-        r"seq_len=12 \+ pred_len=6 for the first window, plus "
-        r"1 validation window\(s\) after a gap of 5",
+        match=r"y has 20 rows, too few to train: seq_len=12 \+ pred_len=6 rows make one "
+        r"window, and 3 windows leave no training window after a validation tail of 1 and "
+        r"a gap of 5\. Pass a longer series",
     ):
         tiny(seq_len=12, pred_len=6, validation_size=0.1).fit(make_frame(n_rows=20))
 
@@ -84,19 +183,17 @@ def test_bad_embedding_kind_surfaces_at_fit():
         tiny(embedding="nonsense").fit(make_frame())
 
 
-def test_nan_in_update_is_refused_too():
-    full = make_frame(n_rows=170)
-    forecaster = tiny().fit(full.iloc[:160])
-    new = full.iloc[160:].copy()
-    new.iloc[0, 0] = np.nan
-    with pytest.raises(ValueError, match=r"missing values \(NaN\) in column\(s\) \['sensor_0'\]"):
-        forecaster.update(new)
-
-
 def test_caller_data_untouched_by_failed_fit():
     frame = make_frame()
-    frame.iloc[0, 0] = np.nan
+    frame.iloc[0, 0] = np.inf
     before = frame.copy()
     with pytest.raises(ValueError):
         tiny().fit(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_a_forecaster_names_a_channel_never_observed_in_its_training_span():
+    frame = make_frame()
+    frame.iloc[:150, 1] = np.nan  # observed only in the validation tail
+    with pytest.raises(ValueError, match=r"for channel\(s\) \['sensor_1'\]"):
+        tiny().fit(frame)

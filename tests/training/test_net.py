@@ -218,12 +218,35 @@ def _mean_gate_entropy(net):
     return float(-(gates * gates.log()).sum(1).mean())
 
 
-def test_entropy_gate_penalty_sharpens_the_gates():
+@pytest.mark.parametrize("masked", [False, True], ids=["plain", "masked"])
+@pytest.mark.parametrize("kind", ["balance", "entropy"])
+def test_gate_penalty_adds_exactly_weight_times_penalty_to_the_training_loss(kind, masked):
+    weight = 0.7
+    net = _net(gate_penalty=kind, gate_penalty_weight=weight).initialize()
+    embedding = net.module_.embedding
+    with torch.no_grad():  # uneven gates, so that both penalties are far from 0
+        embedding.gate_logits.copy_(torch.tensor([[2.0, -1.0], [2.0, 0.5], [1.5, -2.0]]))
+    X, y = SeriesWindows(_series(), SEQ, PRED).batch(torch.arange(32))
+    y_true = (y, torch.ones_like(y, dtype=torch.bool)) if masked else y
+    y_pred = net.module_(X)
+    mse = torch.nn.functional.mse_loss(y_pred, y).item()
+    penalty = embedding.gate_penalty(kind).item()
+    assert penalty > 0.05
+    loss = net.get_loss(y_pred, y_true, X=X, training=True).item()
+    assert loss - mse == pytest.approx(weight * penalty, abs=1e-6)
+    # validation loss stays the plain MSE
+    assert net.get_loss(y_pred, y_true, X=X, training=False).item() == pytest.approx(mse, abs=1e-6)
+
+
+def test_gate_penalty_changes_training_at_the_same_lr_and_seed():
     data = SeriesWindows(_series(), SEQ, PRED)
-    plain = _net(max_epochs=4, patience=None).fit(data)
-    sharp = _net(
-        max_epochs=4, patience=None, gate_penalty="entropy", gate_penalty_weight=1.0, lr=0.05
-    ).fit(data)
+    plain = _net(max_epochs=2, patience=None).fit(data)
+    sharp = _net(max_epochs=2, patience=None, gate_penalty="entropy", gate_penalty_weight=1.0)
+    sharp.fit(data)
+    assert sharp.lr == plain.lr and sharp.random_state == plain.random_state
+    assert not torch.allclose(
+        plain.module_.embedding.gate_logits, sharp.module_.embedding.gate_logits
+    )
     assert _mean_gate_entropy(sharp) < _mean_gate_entropy(plain)
 
 

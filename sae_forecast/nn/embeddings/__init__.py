@@ -23,11 +23,19 @@ exactly zero, so at initialisation each of them computes the same function as ``
 from __future__ import annotations
 
 from sae_forecast.nn.embeddings.auxiliary import LowRankSAEEmbedding, SAEEmbedding
-from sae_forecast.nn.embeddings.base import ChannelEmbedding, channel_matmul, channel_rows
+from sae_forecast.nn.embeddings.base import (
+    DEFAULT_POOL_SIZE,
+    DEFAULT_RANK,
+    ChannelEmbedding,
+    channel_matmul,
+    channel_rows,
+)
 from sae_forecast.nn.embeddings.lightsae import LightSAEEmbedding
 from sae_forecast.nn.embeddings.plain import IndependentEmbedding, SharedEmbedding
 
 __all__ = [
+    "DEFAULT_POOL_SIZE",
+    "DEFAULT_RANK",
     "EMBEDDING_KINDS",
     "ChannelEmbedding",
     "IndependentEmbedding",
@@ -57,8 +65,8 @@ def make_embedding(
     in_features: int,
     out_features: int,
     *,
-    rank: int = 25,
-    pool_size: int = 10,
+    rank: int = DEFAULT_RANK,
+    pool_size: int = DEFAULT_POOL_SIZE,
     bias: bool = True,
     pooled_bias: bool = False,
 ) -> ChannelEmbedding:
@@ -112,8 +120,8 @@ def parameter_count(
     in_features: int,
     out_features: int,
     *,
-    rank: int = 25,
-    pool_size: int = 10,
+    rank: int = DEFAULT_RANK,
+    pool_size: int = DEFAULT_POOL_SIZE,
     bias: bool = True,
     pooled_bias: bool = False,
 ) -> int:

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from sae_forecast.nn.embeddings.base import (
+    DEFAULT_RANK,
     FACTOR_STD,
     SHARED_STD,
     ChannelEmbedding,
@@ -145,7 +146,7 @@ class LowRankSAEEmbedding(_AuxiliaryEmbedding):
         in_features: int,
         out_features: int,
         *,
-        rank: int = 25,
+        rank: int = DEFAULT_RANK,
         bias: bool = True,
     ):
         super().__init__(n_channels, in_features, out_features, bias=bias)

@@ -5,7 +5,18 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ChannelEmbedding", "channel_matmul", "channel_rows"]
+__all__ = [
+    "DEFAULT_POOL_SIZE",
+    "DEFAULT_RANK",
+    "ChannelEmbedding",
+    "channel_matmul",
+    "channel_rows",
+]
+
+# The reference configuration's rank r and the pool size K of its 100+ channel sets; every
+# signature of the package (embeddings, backbones, forecasters) takes its default from here.
+DEFAULT_RANK = 25
+DEFAULT_POOL_SIZE = 10
 
 SHARED_STD = 1e-2  # W_sh ~ N(0, 1e-2), as in the reference code
 FACTOR_STD = 1e-5  # left factors A ~ N(0, 1e-5); right factors start at 0

@@ -9,6 +9,8 @@ from torch import Tensor, nn
 
 from sae_forecast.nn.embeddings.auxiliary import _AuxiliaryEmbedding
 from sae_forecast.nn.embeddings.base import (
+    DEFAULT_POOL_SIZE,
+    DEFAULT_RANK,
     FACTOR_STD,
     GATE_STD,
     SHARED_STD,
@@ -69,8 +71,8 @@ class LightSAEEmbedding(_AuxiliaryEmbedding):
         in_features: int,
         out_features: int,
         *,
-        rank: int = 25,
-        pool_size: int = 10,
+        rank: int = DEFAULT_RANK,
+        pool_size: int = DEFAULT_POOL_SIZE,
         bias: bool = True,
         pooled_bias: bool = False,
     ):

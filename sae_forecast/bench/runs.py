@@ -1,0 +1,145 @@
+"""One benchmark run through the user's code path, and its plain record.
+
+A :class:`Run` names a dataset, a forecaster (backbone + embedding + parameters) and a
+learning-rate grid. :func:`train` fits ``FORECASTERS[backbone](**parameters)`` on the training
+and validation rows of the standard protocol (the validation tail is exactly the protocol's
+validation part), one fit per learning rate, keeps the fit with the lowest validation loss and
+scores every test window with ``score_windows``. Each finished run is one JSON line of
+``runs.jsonl``, keyed by a hash of its configuration, so resuming is a set lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sae_forecast.bench.report import cpu_model
+from sae_forecast.data import CATALOG, load_dataset, split_borders
+from sae_forecast.forecasting import FORECASTERS
+
+__all__ = ["Run", "append_record", "load_records", "protocol_forecaster", "train"]
+
+SEQ_LEN = 96
+
+
+@dataclass(frozen=True)
+class Run:
+    """The configuration of one benchmark row.
+
+    ``parameters`` are forecaster parameters (sorted pairs), e.g. ``d_model``, ``pool_size``,
+    ``max_epochs``; ``lrs`` with several values selects the learning rate on the validation
+    loss; ``columns`` keeps a subset of the channels.
+    """
+
+    dataset: str
+    backbone: str
+    embedding: str
+    horizon: int
+    seed: int = 2023
+    lrs: tuple[float, ...] = (1e-3,)
+    parameters: tuple[tuple[str, object], ...] = ()
+    columns: tuple[str, ...] | None = None
+
+    @property
+    def key(self) -> str:
+        """A hash of the whole configuration (the record's name)."""
+        text = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        return f"{self.dataset} {self.backbone} {self.embedding} H={self.horizon} seed={self.seed}"
+
+
+@lru_cache(maxsize=4)
+def _series(dataset: str, data_home: str | None) -> pd.DataFrame:
+    return load_dataset(dataset, data_home)
+
+
+def protocol_forecaster(run: Run, lr: float, borders: dict):
+    """The forecaster of ``run`` whose validation tail is the protocol's validation part."""
+    n_valid = borders["valid"][1] - borders["train"][1] - run.horizon + 1
+    return FORECASTERS[run.backbone](
+        seq_len=SEQ_LEN,
+        pred_len=run.horizon,
+        embedding=run.embedding,
+        lr=lr,
+        validation_size=n_valid,
+        random_state=run.seed,
+        **dict(run.parameters),
+    )
+
+
+def train(run: Run, data_home: str | None = None, frame: pd.DataFrame | None = None):
+    """Fit ``run`` (one forecaster per lr), keep the best on validation, score the test part.
+
+    ``frame`` replaces the catalog dataset (split 70/10/20), e.g. a synthetic series.
+    Returns ``(forecaster, record)``.
+    """
+    if frame is None:
+        frame = _series(run.dataset, data_home)
+        rule = CATALOG[run.dataset].split
+    else:
+        rule = "ratio_7_1_2"
+    if run.columns:
+        frame = frame[list(run.columns)]
+    borders = split_borders(rule, len(frame), SEQ_LEN)
+    fits = [
+        protocol_forecaster(run, lr, borders).fit(frame.iloc[: borders["valid"][1]])
+        for lr in run.lrs
+    ]
+    losses = [min(f.net_.history[:, "valid_loss"]) for f in fits]
+    best = fits[int(np.argmin(losses))]
+    score = best.score_windows(frame.iloc[: borders["test"][1]], start=borders["test"][0])
+    return best, _record(run, best, min(losses), score)
+
+
+def _record(run: Run, forecaster, valid_loss: float, score: dict) -> dict:
+    history = forecaster.net_.history
+    return {
+        "key": run.key,
+        **{k: v for k, v in asdict(run).items() if k not in ("parameters", "lrs")},
+        "parameters": dict(run.parameters),
+        "lr_grid": list(run.lrs),
+        "lr": forecaster.lr,
+        "n_channels": forecaster.n_channels_,
+        "params": sum(p.numel() for p in forecaster.model_.parameters()),
+        "epochs": len(history),
+        "best_epoch": forecaster.best_epoch_,
+        "s_per_epoch": float(np.mean(history[:, "train_dur"])),
+        "s_per_epoch_with_valid": float(np.mean(history[:, "dur"])),
+        "valid_mse": float(valid_loss),
+        "mse": score["mse"],
+        "mae": score["mae"],
+        "test_windows": score["n_windows"],
+        "infer_ms_per_window": 1e3 * score["seconds"] / score["n_windows"],
+        "threads": torch.get_num_threads(),
+        "cpu": cpu_model(),
+    }
+
+
+def load_records(path: Path) -> pd.DataFrame:
+    """The records of ``runs.jsonl`` as a frame, parameters spread into columns."""
+    lines = Path(path).read_text().splitlines() if Path(path).exists() else []
+    records = [json.loads(line) for line in lines if line.strip()]
+    frame = pd.DataFrame(records)
+    if frame.empty:
+        return frame
+    spread = pd.DataFrame([r["parameters"] for r in records], index=frame.index)
+    return frame.join(spread.drop(columns=frame.columns.intersection(spread.columns)))
+
+
+def append_record(path: Path, record: dict) -> None:
+    """Add one finished run to ``runs.jsonl``."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, default=_plain) + "\n")
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else str(value)

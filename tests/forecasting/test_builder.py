@@ -1,0 +1,51 @@
+"""The one builder: every forecaster parameter reaches the net or the backbone."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from sae_forecast.forecasting import FORECASTERS
+from sae_forecast.forecasting._builder import NET_PARAMETERS, build_net
+
+CHANGED = {
+    "lr": 0.123,
+    "max_epochs": 7,
+    "batch_size": 5,
+    "patience": 2,
+    "verbose": 0,
+    "gate_penalty": "entropy",
+    "gate_penalty_weight": 0.5,
+    "random_state": 11,
+    "rank": 3,
+    "pool_size": 4,
+    "pooled_bias": True,
+    "embedding": "lightsae",
+    "precision": "bf16",
+    "seq_len": 32,
+}
+
+
+@pytest.mark.parametrize("name", list(FORECASTERS))
+def test_every_parameter_reaches_the_net_or_the_backbone(name):
+    cls = FORECASTERS[name]
+    forecaster = cls(**CHANGED)
+    forecaster.pred_len_, forecaster.n_channels_ = 8, 3
+    net = build_net(forecaster)
+    for key in NET_PARAMETERS:
+        assert getattr(net, key) == getattr(forecaster, key), key
+    module = net.get_params()
+    backbone = inspect.signature(cls._backbone).parameters
+    reached = {k for k in forecaster.get_params() if k in backbone}
+    for key in reached - {"pred_len"}:
+        assert module[f"module__{key}"] == getattr(forecaster, key), key
+    assert (module["module__pred_len"], module["module__n_channels"]) == (8, 3)
+    unused = set(forecaster.get_params()) - reached - set(NET_PARAMETERS)
+    assert unused == {"validation_size", "scale", "fine_tune_epochs"}  # used by the base
+
+
+def test_overrides_replace_net_settings():
+    forecaster = FORECASTERS["RLinear"](lr=0.1)
+    forecaster.pred_len_, forecaster.n_channels_ = 4, 2
+    assert build_net(forecaster, lr=0.01, train_split=None).lr == 0.01

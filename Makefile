@@ -11,13 +11,14 @@ export PYTHONUNBUFFERED := 1
 
 $(STAMP): pyproject.toml setup.cfg constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e ".[test,docs]"
+	$(PIP) -e ".[test,docs,distributed,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m sae_forecast.bench --preset quick --datasets ETTh1 beijing_air --backbones RLinear iTransformer --embeddings shared lightsae --horizons 96 --out demo_out
+	$(PY) examples/forecast_intervals.py --out demo_out
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -40,6 +41,7 @@ bench-speed: $(STAMP)
 	$(PY) -m sae_forecast.bench.speed
 
 # Regenerates every generated page of docs/ (hours on 2 cores; run on an idle machine).
+# Runs already recorded in a page's runs.jsonl are not trained again: delete it to rerun.
 BF16 := --preset results --datasets ETTh1 --backbones iTransformer PatchTST \
 	--embeddings shared lightsae --horizons 96 --precision fp32 bf16
 bench-docs: $(STAMP)
@@ -49,7 +51,14 @@ bench-docs: $(STAMP)
 	$(PY) -m sae_forecast.bench $(BF16) --out docs/benchmarks/bf16
 	$(PY) -m sae_forecast.bench --preset results --out docs
 	$(PY) -m sae_forecast.bench --preset reference --out docs/reference
+	$(PY) -m sae_forecast.bench --preset reference_pooled --out docs/reference_pooled
 	$(PY) -m sae_forecast.bench.analysis --results docs/runs.jsonl --out docs/analysis
+	$(PY) -m sae_forecast.bench.gaps --epochs-itransformer 2 --cost --out docs/benchmarks/gaps
+	$(PY) -m sae_forecast.bench.fleet --backbones RLinear --embeddings lightsae --stations 4
+	$(PY) -m sae_forecast.bench.calibration --datasets ETTh1 Weather beijing_air --backbones RLinear \
+		--methods conformal quantile --peer-windows 3 --peer-refits 2 --peer-channels 2 \
+		--threads 1 --out docs/benchmarks/intervals
+	$(PY) -m sae_forecast.bench.scaling --batches 2 --threads 1 > docs/benchmarks/scaling.md
 
 clean:
 	rm -rf $(VENV) docs/_build demo_out bench_out

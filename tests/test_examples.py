@@ -17,6 +17,8 @@ OUTPUTS = {
     "evaluate_backtest.py": ["backtest.csv", "backtest.png"],
     "reproduce_paper.py": ["bench/runs.jsonl", "bench/results.md", "bench/gains.png"],
     "inspect_gates.py": ["gates.png", "energy.png", "gates.csv"],
+    "new_device.py": ["new_device.csv"],
+    "forecast_intervals.py": ["intervals.png", "intervals.csv"],
 }
 
 

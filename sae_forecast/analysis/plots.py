@@ -20,6 +20,7 @@ from sae_forecast.analysis.spectrum import DEFAULT_LEVELS, energy_ratio
 __all__ = [
     "plot_channel_map",
     "plot_energy_curves",
+    "plot_forecast_bands",
     "plot_gain_vs_channels",
     "plot_gate_heatmap",
 ]
@@ -381,3 +382,78 @@ def _format_channel_axis(ax, counts: np.ndarray) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlim(counts.min() / 1.5, counts.max() * 1.5)
     ax.set_xlabel("number of channels (log scale)")
+
+
+def plot_forecast_bands(
+    actual: Any,
+    forecast: Any,
+    intervals: Any,
+    *,
+    channels: Sequence | None = None,
+    title: str = "Forecast with prediction intervals",
+) -> Figure:
+    """The actual series, the point forecast and its interval bands, one panel per channel.
+
+    Parameters
+    ----------
+    actual : DataFrame
+        Observed values to draw (e.g. the last lookback rows and the forecast period).
+    forecast : DataFrame
+        Point forecast (``predict``), same columns as ``actual``.
+    intervals : DataFrame
+        ``predict_interval`` output: columns ``(channel, coverage, "lower"/"upper")``. Every
+        coverage is drawn as a band, the widest palest.
+    channels : sequence or None, default=None
+        Channels to draw; the first three of ``forecast`` when None.
+    title : str, default="Forecast with prediction intervals"
+        Figure title.
+
+    Returns
+    -------
+    Figure
+        One axes per channel, each with the actual and forecast lines and one band per
+        coverage.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> index = pd.RangeIndex(4)
+    >>> point = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}, index=index)
+    >>> bands = pd.concat(
+    ...     {("a", 0.8, "lower"): point["a"] - 1, ("a", 0.8, "upper"): point["a"] + 1}, axis=1
+    ... )
+    >>> fig = plot_forecast_bands(point + 0.5, point, bands)
+    >>> len(fig.axes), len(fig.axes[0].collections)
+    (1, 1)
+    """
+    chosen = list(forecast.columns[:3] if channels is None else channels)
+    missing = [c for c in chosen if c not in forecast.columns or c not in intervals.columns]
+    if missing or not chosen:
+        raise ValueError(
+            f"channels {missing or chosen} are not in both the forecast and the intervals; "
+            f"choose from {list(forecast.columns)}."
+        )
+    coverages = sorted(intervals[chosen[0]].columns.get_level_values(0).unique(), reverse=True)
+    fig = Figure(figsize=(8.0, 2.3 * len(chosen) + 0.6))
+    axes = fig.subplots(len(chosen), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, channel in zip(axes, chosen, strict=True):
+        for index, coverage in enumerate(coverages):
+            band = intervals[channel][coverage]
+            ax.fill_between(
+                band.index,
+                band["lower"],
+                band["upper"],
+                color="C0",
+                alpha=0.15 + 0.2 * index,
+                linewidth=0,
+                label=f"{100 * coverage:g}% interval",
+            )
+        ax.plot(actual.index, actual[channel], color="black", linewidth=1.0, label="actual")
+        ax.plot(forecast.index, forecast[channel], color="C0", linewidth=1.4, label="forecast")
+        ax.set_ylabel(str(channel))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, ncol=2 + len(coverages), loc="upper left")
+    fig.suptitle(title)
+    fig.autofmt_xdate()  # slanted date labels that do not overlap
+    fig.tight_layout()
+    return fig

@@ -1,19 +1,10 @@
 """``python -m sae_forecast.bench.analysis``: ablations, sensitivity, mechanism, verdict.
 
-Runs on real data (``beijing_air`` by default: 132 channels of 12 stations x 11 variables) and on
-the synthetic heterogeneity generator, then writes into ``--out`` (``docs/analysis`` by default):
-
-* ``ablation.md``: every embedding kind; LightSAE over rank r and pool size K; the gate
-  regularisers with their collapse diagnostics;
-* ``channels.md`` + ``gain_vs_channels.png``: shared vs LightSAE on random channel subsets;
-* ``mechanism.md`` + ``energy.png``, ``gates_heatmap.png``, ``channel_map.png``: singular-value
-  energy of SAE residuals against independent weights, clustering of channels by gates and
-  residuals against the known variable types and stations;
-* ``synthetic.md``: the same questions where the true channel types are known;
-* ``inference.md``: cached LightSAE inference against independent and shared embeddings;
-* ``../verdict.md``: each claim of the paper with the measured figure and the verdict, using
-  ``--results`` (the ``runs.jsonl`` of ``python -m sae_forecast.bench``) for the accuracy
-  and parameter claims.
+Each study in ``--studies`` trains on ``--dataset`` (``beijing_air``: 12 stations x 11 variables)
+or on generated series and saves its tables as CSV files in ``--out``; every page (see
+``SECTIONS``) is then rebuilt from all the CSV files there, so studies can run one at a time and
+``--studies`` alone only rebuilds. With ``--results`` (the accuracy ``runs.jsonl``) it also
+writes ``../verdict.md``: each claim of the paper, the measured figure and the verdict.
 """
 
 from __future__ import annotations
@@ -25,27 +16,131 @@ from pathlib import Path
 
 import pandas as pd
 
-from sae_forecast.analysis import agreement, cluster_channels, gate_matrix, plot_gain_vs_channels
-from sae_forecast.bench import ablation, mechanism, speed
-from sae_forecast.bench.report import machine_line, markdown_table
+from sae_forecast.bench import ablation, speed
+from sae_forecast.bench.report import machine_line, markdown, markdown_table
 from sae_forecast.bench.runs import load_records
 from sae_forecast.bench.tables import add_derived_columns
 from sae_forecast.bench.verdict import RULES, verdict_rows
-from sae_forecast.data import load_dataset
 
-STUDIES = ("embedding", "rank_pool", "penalty", "channels", "synthetic", "inference")
-# Each study writes its figures as CSV into --out; the ablation page and the verdict are
-# rebuilt from every CSV found there, so studies can run (and be re-run) one at a time.
-SAVED = {
-    "embedding_rows": "embedding.csv",
+SAVED = {  # every frame a study saves, and its file in --out
+    "embedding": "embedding.csv",
     "ranks": "ranks.csv",
     "clusters": "clusters.csv",
-    "sweep": "rank_pool.csv",
+    "rank_pool": "rank_pool.csv",
     "penalty": "gate_penalty.csv",
     "channels": "channels.csv",
-    "synthetic": "synthetic_ari.csv",
-    "timing": "inference.csv",
+    "synthetic": "synthetic.csv",
+    "synthetic_ari": "synthetic_ari.csv",
+    "inference": "inference.csv",
 }
+RUN_COLUMNS = ["embedding", "rank", "pool_size", "params", "epochs", "mse", "mae"]
+RUN_COLUMNS += ["mse_change_pct", "s_per_epoch", "threads"]  # the timing depends on it
+PENALTY_COLUMNS = ["setting", "mse", "mae", "epochs", "normalised_entropy"]
+PENALTY_COLUMNS += ["effective_components", "largest_share", "uniform", "single_component"]
+TITLES = {
+    "ablation.md": "Ablation and sensitivity on {dataset}",
+    "mechanism.md": "Mechanism analysis on {dataset}",
+    "channels.md": "Gain against the number of channels",
+    "synthetic.md": "Synthetic heterogeneity (32 channels, 4 types, K=4)",
+    "inference.md": "Inference with merged weights",
+}
+INFERENCE = "Eval mode, no grad, batch 32, L=H=96, ms per batch (medians of interleaved rounds)"
+SECTIONS = [  # (page, table, heading); the tables are the saved frames and _views of them
+    ("ablation.md", "embedding", "Embedding kinds (RLinear, H=96, r=25, K=10, lr 0.005)"),
+    ("ablation.md", "rank", "Sensitivity to the rank r (K=10)"),
+    ("ablation.md", "pool_size", "Sensitivity to the pool size K (r=25)"),
+    ("ablation.md", "penalty", "Gate regulariser (paper's open question 3)"),
+    ("mechanism.md", "ranks", "Rank of the channel-specific weights"),
+    ("mechanism.md", "clusters", "Do channels cluster by variable or station?"),
+    ("channels.md", "channels", "Runs (RLinear, H=96; K = 3/7/10 by channel count)"),
+    ("synthetic.md", "synthetic", "Test MSE by structure"),
+    ("synthetic.md", "synthetic_ari", "Do the gates recover the true types?"),
+    ("inference.md", "inference", INFERENCE),
+]
+COLUMNS = {  # the columns a page shows (all when not listed)
+    "embedding": RUN_COLUMNS,
+    "rank": RUN_COLUMNS,
+    "pool_size": RUN_COLUMNS,
+    "penalty": PENALTY_COLUMNS,
+    "channels": ["n_channels", "subset_seed", "pool_size", "mse", "mse_change_pct"],
+    "synthetic": ["structure", "embedding", "mse", "mae", "mse_change_pct", "epochs"],
+}
+FIGURES = {  # markdown after a table
+    "ranks": "![energy](energy.png)",
+    "clusters": "![gates](gates_heatmap.png)\n\n![channel map](channel_map.png)",
+    "channels": "![gain vs channels](gain_vs_channels.png)",
+}
+
+
+def _inference(dataset: str, data_home=None):
+    timing = speed.inference_table(channels=(132,), repeats=15)  # the other sizes: speed's
+    return {"inference": pd.DataFrame(timing)}, {}
+
+
+STUDIES = {  # each returns (frames by name in SAVED, figures by file name)
+    "embedding": ablation.embedding_study,
+    "rank_pool": ablation.rank_pool_study,
+    "penalty": ablation.penalty_study,
+    "channels": ablation.channel_study,
+    "synthetic": lambda dataset, data_home: ablation.synthetic_study(),
+    "inference": _inference,
+}
+
+
+def _views(found: dict) -> dict:
+    """The saved frames as the pages show them: the sweep split by study, LightSAE's subsets."""
+    views = dict(found)
+    if "rank_pool" in views:
+        sweep = views.pop("rank_pool")
+        views.update({study: sweep[sweep["study"] == study] for study in ("rank", "pool_size")})
+    if "channels" in views:
+        views["channels"] = views["channels"][views["channels"]["embedding"] == "lightsae"]
+    return views
+
+
+def write_pages(out: Path, header: str, found: dict, dataset: str) -> list[str]:
+    """Write every page with at least one table in ``found``; return their names."""
+    views, pages = _views(found), {}
+    for page, table, heading in SECTIONS:
+        if table in views:
+            frame = views[table].reindex(columns=COLUMNS.get(table, views[table].columns))
+            after = f"\n\n{FIGURES[table]}" if table in FIGURES else ""
+            pages.setdefault(page, []).append(f"## {heading}\n\n{markdown(frame)}{after}")
+    for page, sections in pages.items():
+        body = "\n\n".join(sections)
+        (out / page).write_text(f"# {TITLES[page].format(dataset=dataset)}\n\n{header}{body}\n")
+    return list(pages)
+
+
+def write_verdict(path: Path, header: str, results: str, found: dict) -> None:
+    """Write the verdict page from the accuracy records and the saved study frames."""
+    ari = found.get("synthetic_ari", pd.DataFrame(columns=["structure"]))
+    clustered = ari[ari["structure"] == "clustered"]
+    rows = verdict_rows(
+        add_derived_columns(load_records(Path(results))),
+        channels=found.get("channels"),
+        ranks=found.get("ranks"),
+        synthetic_ari=None if clustered.empty else float(clustered.iloc[0, 1]),
+        clusters=found.get("clusters"),
+        timing=found.get("inference"),
+    )
+    table = markdown_table(rows, ["claim", "measured", "verdict", "evidence"])
+    path.write_text(
+        f"# Verdict: the paper's claims, measured\n\n{header}Accuracy and parameter figures "
+        f"from `{results}`.\n\n{table}\n\n## Decision rules\n\n{RULES}"
+    )
+
+
+def _header(argv: list[str], studies: list[str], out: Path) -> str:
+    command = f"`python -m sae_forecast.bench.analysis {' '.join(argv)}`"
+    if studies:
+        provenance = (
+            f"Studies trained in this invocation: {', '.join(studies)}; any other section "
+            f"comes from the study CSVs saved in `{out}` by earlier invocations."
+        )
+    else:
+        provenance = f"Nothing trained in this invocation: rebuilt from the CSVs in `{out}`."
+    return f"Generated by {command} on {machine_line()}. {provenance}\n\n"
 
 
 def parse_args(argv):
@@ -56,7 +151,7 @@ def parse_args(argv):
     parser.add_argument(
         "--studies",
         nargs="*",
-        choices=STUDIES,
+        choices=list(STUDIES),
         default=list(STUDIES),
         help="studies to run (none: only rebuild the pages and the verdict from --out)",
     )
@@ -66,270 +161,26 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-class Writer:
-    """Writes markdown pages that state the command, the machine and what was trained now.
-
-    A page can mix sections trained in this invocation with sections rebuilt from the study
-    CSVs saved in ``out`` by earlier ones; the header says which studies ran now.
-    """
-
-    def __init__(self, out: Path, argv: list[str], studies=()) -> None:
-        self.out = out
-        command = f"`python -m sae_forecast.bench.analysis {' '.join(argv)}`"
-        if studies:
-            provenance = (
-                f"Studies trained in this invocation: {', '.join(studies)}; any other section "
-                f"comes from the study CSVs saved in `{out}` by earlier invocations."
-            )
-        else:
-            provenance = f"Nothing trained in this invocation: rebuilt from the CSVs in `{out}`."
-        self.header = f"Generated by {command} on {machine_line()}. {provenance}\n\n"
-
-    def page(self, name: str, title: str, sections: list[tuple[str, str]]) -> None:
-        body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
-        (self.out / name).write_text(f"# {title}\n\n{self.header}{body}\n")
-
-    def figure(self, name: str, figure) -> None:
-        figure.savefig(self.out / name, dpi=120)
-
-
-def _table(frame: pd.DataFrame, columns: list[str]) -> str:
-    return markdown_table(frame.to_dict("records"), columns)
-
-
-def _with_change(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    shared = rows[rows["embedding"] == "shared"].set_index(keys)["mse"]
-    rows = rows.copy()
-    rows["mse_change_pct"] = [
-        100 * (r["mse"] / shared.loc[tuple(r[k] for k in keys)] - 1) for _, r in rows.iterrows()
-    ]
-    return rows
-
-
-RUN_COLUMNS = [
-    "embedding",
-    "rank",
-    "pool_size",
-    "params",
-    "epochs",
-    "mse",
-    "mae",
-    "mse_change_pct",
-    "s_per_epoch",
-    "threads",  # the timing depends on it (the studies train on one thread)
-]
-
-
-def run(args, argv) -> None:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write = Writer(out, argv, args.studies)
-    found: dict = {}
-
-    if "embedding" in args.studies:
-        columns = list(load_dataset(args.dataset, args.data_home).columns)
-        groups = mechanism.channel_groups(columns)
-        rows, nets = ablation.embedding_study(args.dataset, args.data_home)
-        rows = _with_change(rows, ["dataset"])
-        found.update(
-            ranks=mechanism.rank_table(nets), clusters=mechanism.cluster_agreement(nets, groups)
-        )
-        for name, figure in mechanism.mechanism_figures(nets, groups, columns).items():
-            write.figure(name, figure)
-        write.page(
-            "mechanism.md",
-            f"Mechanism analysis on {args.dataset}",
-            [
-                (
-                    "Rank of the channel-specific weights",
-                    _table(found["ranks"], list(found["ranks"].columns))
-                    + "\n\n![energy](energy.png)",
-                ),
-                (
-                    "Do channels cluster by variable or station?",
-                    _table(found["clusters"], list(found["clusters"].columns))
-                    + "\n\n![gates](gates_heatmap.png)\n\n"
-                    "![channel map](channel_map.png)",
-                ),
-            ],
-        )
-        found["embedding_rows"] = rows
-    if "rank_pool" in args.studies:
-        found["sweep"] = ablation.rank_pool_study(args.dataset, args.data_home)
-    if "penalty" in args.studies:
-        rows, nets = ablation.penalty_study(args.dataset, args.data_home)
-        found["penalty"] = mechanism.penalty_table(rows, nets)
-    if {"embedding", "rank_pool", "penalty"} & set(args.studies) or not args.studies:
-        _save(out, found)  # a rebuild (no studies) only rewrites the page from the saved CSVs
-        _ablation_page(write, args.dataset, {**_load(out), **found})
-
-    if "channels" in args.studies:
-        rows = ablation.channel_study(args.dataset, args.data_home)
-        rows = _with_change(rows, ["n_channels", "subset_seed"])
-        _save(out, {"channels": rows})
-        light = rows[rows["embedding"] == "lightsae"]
-        mean = light.groupby("n_channels")["mse_change_pct"].mean()
-        write.figure(
-            "gain_vs_channels.png",
-            plot_gain_vs_channels(
-                mean.index.to_numpy(),
-                mean.to_numpy(),
-                title=f"LightSAE vs shared on random channel subsets of {args.dataset}",
-            ),
-        )
-        write.page(
-            "channels.md",
-            "Gain against the number of channels",
-            [
-                (
-                    "Runs (RLinear, H=96; K = 3/7/10 by channel count)",
-                    _table(
-                        light, ["n_channels", "subset_seed", "pool_size", "mse", "mse_change_pct"]
-                    )
-                    + "\n\n![gain vs channels](gain_vs_channels.png)",
-                )
-            ],
-        )
-    if "synthetic" in args.studies:
-        _save(out, {"synthetic": _synthetic(write)})
-    if "inference" in args.studies:
-        _save(out, {"timing": _inference(write)})
-    if args.results:
-        _verdict(write, args, _load(out))
-
-
-def _save(out: Path, found: dict) -> None:
-    for key, frame in found.items():
-        if key in SAVED and frame is not None:
-            frame.to_csv(out / SAVED[key], index=False)
-
-
-def _load(out: Path) -> dict:
-    return {key: pd.read_csv(out / name) for key, name in SAVED.items() if (out / name).exists()}
-
-
-def _ablation_page(write: Writer, dataset: str, found: dict) -> None:
-    sections = []
-    if "embedding_rows" in found:
-        sections.append(
-            (
-                "Embedding kinds (RLinear, H=96, r=25, K=10, lr 0.005)",
-                _table(found["embedding_rows"], RUN_COLUMNS),
-            )
-        )
-    if "sweep" in found:
-        sweep = found["sweep"]
-        sections.append(
-            (
-                "Sensitivity to the rank r (K=10)",
-                _table(sweep[sweep["study"] == "rank"], RUN_COLUMNS),
-            )
-        )
-        sections.append(
-            (
-                "Sensitivity to the pool size K (r=25)",
-                _table(sweep[sweep["study"] == "pool_size"], RUN_COLUMNS),
-            )
-        )
-    if "penalty" in found:
-        sections.append(
-            (
-                "Gate regulariser (paper's open question 3)",
-                _table(
-                    found["penalty"],
-                    [
-                        "setting",
-                        "mse",
-                        "mae",
-                        "epochs",
-                        "normalised_entropy",
-                        "effective_components",
-                        "largest_share",
-                        "uniform",
-                        "single_component",
-                    ],
-                ),
-            )
-        )
-    if sections:
-        write.page("ablation.md", f"Ablation and sensitivity on {dataset}", sections)
-
-
-def _synthetic(write: Writer) -> pd.DataFrame:
-    rows, nets, types = ablation.synthetic_study()
-    rows = _with_change(rows, ["structure"])
-    aris = []
-    for structure, true_types in types.items():
-        net = nets[(structure, "lightsae")]
-        n_types = len(set(true_types.tolist()))
-        if 1 < n_types < len(true_types):
-            labels = cluster_channels(gate_matrix(net.module_), n_types, random_state=0)
-            aris.append(
-                {"structure": structure, "gates vs true types ARI": agreement(labels, true_types)}
-            )
-    rows.to_csv(write.out / "synthetic.csv", index=False)
-    ari = pd.DataFrame(aris)
-    write.page(
-        "synthetic.md",
-        "Synthetic heterogeneity (32 channels, 4 types, K=4)",
-        [
-            (
-                "Test MSE by structure",
-                _table(rows, ["structure", "embedding", "mse", "mae", "mse_change_pct", "epochs"]),
-            ),
-            ("Do the gates recover the true types?", _table(ari, list(ari.columns))),
-        ],
-    )
-    return ari
-
-
-def _inference(write: Writer) -> pd.DataFrame:
-    args = speed.parse_args(["--channels", "132", "--repeats", "15"])
-    timing = pd.DataFrame(speed.inference_table(args))
-    write.page(
-        "inference.md",
-        "Inference with merged weights",
-        [
-            (
-                "Eval mode, no grad, batch 32, L=H=96, ms per batch "
-                "(medians of interleaved rounds)",
-                _table(timing, list(timing.columns)),
-            )
-        ],
-    )
-    return timing
-
-
-def _verdict(write: Writer, args, found: dict) -> None:
-    results = add_derived_columns(load_records(Path(args.results)))
-    synthetic = found.get("synthetic")
-    clustered = None if synthetic is None else synthetic[synthetic["structure"] == "clustered"]
-    rows = verdict_rows(
-        results,
-        channels=found.get("channels"),
-        ranks=found.get("ranks"),
-        synthetic_ari=None if clustered is None or clustered.empty else float(clustered.iloc[0, 1]),
-        clusters=found.get("clusters"),
-        timing=found.get("timing"),
-    )
-    text = markdown_table(rows, ["claim", "measured", "verdict", "evidence"])
-    (write.out.parent / "verdict.md").write_text(
-        f"# Verdict: the paper's claims, measured\n\n{write.header}"
-        f"Accuracy and parameter figures from `{args.results}`.\n\n{text}\n\n"
-        f"## Decision rules\n\n{RULES}"
-    )
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    print(
-        f"# sae_forecast analysis on {args.dataset}\n\nmachine: {machine_line()}\n"
-        f"studies: {args.studies}\n",
-        flush=True,
-    )
-    run(args, argv)
+    print(f"# sae_forecast analysis on {args.dataset}\n\nmachine: {machine_line()}", flush=True)
+    studies = [study for study in STUDIES if study in args.studies]
+    for study in studies:
+        print(f"study: {study}", flush=True)
+        frames, figures = STUDIES[study](args.dataset, args.data_home)
+        for name, frame in frames.items():
+            frame.to_csv(out / SAVED[name], index=False)
+        for name, figure in figures.items():
+            figure.savefig(out / name, dpi=120)
+    found = {key: pd.read_csv(out / name) for key, name in SAVED.items() if (out / name).exists()}
+    header = _header(argv, studies, out)
+    write_pages(out, header, found, args.dataset)
+    if args.results:
+        write_verdict(out.parent / "verdict.md", header, args.results, found)
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -1,32 +1,31 @@
-"""The paper's mechanism analysis on trained models: low-rank residuals and channel clusters."""
+"""The paper's mechanism analysis on trained nets: low-rank residuals and channel clusters."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from sae_forecast.analysis import (
-    agreement,
-    channel_spectra,
-    cluster_channels,
-    collapse_report,
-    gate_matrix,
-    plot_channel_map,
-    plot_energy_curves,
-    plot_gate_heatmap,
-    rank_for_energy,
-    residual_features,
-)
+from sae_forecast import analysis
 
-__all__ = ["channel_groups", "cluster_agreement", "collapse_table", "penalty_table", "rank_table"]
+__all__ = [
+    "channel_groups",
+    "cluster_agreement",
+    "mechanism_figures",
+    "penalty_table",
+    "rank_table",
+]
 
 LEVELS = (0.9, 0.95, 0.99)
+# How each kind's channels are described for clustering: (name, features of the module).
+FEATURES = {
+    "lightsae": ("gates", analysis.gate_matrix),
+    "sae": ("residuals", analysis.residual_features),
+    "sae_lowrank": ("residuals", analysis.residual_features),
+}
 
 
 def channel_groups(columns) -> dict[str, np.ndarray]:
-    """Known channel types of a dataset from its column names.
-
-    ``beijing_air`` columns are ``<Station>_<variable>``: 11 variable types and 12 stations.
+    """Known channel types from ``<Station>_<variable>`` column names (as in ``beijing_air``).
 
     Examples
     --------
@@ -36,36 +35,34 @@ def channel_groups(columns) -> dict[str, np.ndarray]:
     columns = [str(c) for c in columns]
     if not all("_" in c for c in columns):
         return {}
-    variables = [c.split("_", 1)[1] for c in columns]
-    stations = [c.split("_", 1)[0] for c in columns]
+    parts = [c.split("_", 1) for c in columns]
     return {
-        name: pd.factorize(pd.Series(values))[0]
-        for name, values in (("variable", variables), ("station", stations))
+        "variable": pd.factorize(pd.Series([variable for _, variable in parts]))[0],
+        "station": pd.factorize(pd.Series([station for station, _ in parts]))[0],
     }
 
 
 def rank_table(nets: dict) -> pd.DataFrame:
-    """Rank needed for 90/95/99% of the singular-value energy, median over channels.
+    """Rank for 90/95/99% of the singular-value energy, median over channels, per kind.
 
     SAE-family nets use their auxiliary (channel-specific) weights, the independent net its
-    full per-channel weights (the contrast the paper draws).
+    full per-channel weights (the contrast the paper draws); ``shared`` has none.
     """
     rows = []
     for kind, net in nets.items():
-        which = "merged" if kind in ("independent", "shared") else "auxiliary"
         if kind == "shared":
             continue
-        spectra = channel_spectra(net.module_, which=which)
-        ranks = rank_for_energy(spectra, LEVELS)  # (N, 3)
+        merged = kind == "independent"
+        spectra = analysis.channel_spectra(net.module_, which="merged" if merged else "auxiliary")
+        ranks = analysis.rank_for_energy(spectra, LEVELS)  # (N, 3)
+        names = [f"rank {100 * level:.0f}% (median)" for level in LEVELS]
+        medians = dict(zip(names, np.median(ranks, axis=0).tolist(), strict=True))
         rows.append(
             {
                 "embedding": kind,
-                "weights": "per-channel W_i" if which == "merged" else "residual W_i - W_sh",
+                "weights": "per-channel W_i" if merged else "residual W_i - W_sh",
                 "full rank": spectra.shape[1],
-                **{
-                    f"rank {int(100 * lv)}% (median)": float(np.median(ranks[:, i]))
-                    for i, lv in enumerate(LEVELS)
-                },
+                **medians,
                 "rank 90% (max)": int(ranks[:, 0].max()),
             }
         )
@@ -73,82 +70,62 @@ def rank_table(nets: dict) -> pd.DataFrame:
 
 
 def cluster_agreement(nets: dict, groups: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Adjusted Rand index between channel clusters and each known grouping.
+    """Adjusted Rand index between k-means clusters of the channels and each known grouping.
 
-    LightSAE channels are clustered by their gates, SAE channels by their flattened residuals;
-    k-means with as many clusters as the grouping has types.
+    LightSAE channels are described by their gates, SAE channels by their flattened residuals.
     """
     rows = []
     for kind, net in nets.items():
-        if kind == "lightsae":
-            features, source = gate_matrix(net.module_), "gates"
-        elif kind in ("sae", "sae_lowrank"):
-            features, source = residual_features(net.module_), "residuals"
-        else:
+        if kind not in FEATURES:
             continue
-        for name, types in groups.items():
+        source, describe = FEATURES[kind]
+        features = describe(net.module_)
+        for grouping, types in groups.items():
             n_clusters = len(np.unique(types))
-            labels = cluster_channels(features, n_clusters, random_state=0)
-            rows.append(
-                {
-                    "embedding": kind,
-                    "features": source,
-                    "grouping": name,
-                    "clusters": n_clusters,
-                    "ARI": agreement(labels, types),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def collapse_table(nets: dict) -> pd.DataFrame:
-    """Gate collapse diagnostics of every LightSAE net (keyed by label)."""
-    rows = []
-    for label, net in nets.items():
-        report = collapse_report(gate_matrix(net.module_))
-        rows.append({"setting": label, **report})
+            labels = analysis.cluster_channels(features, n_clusters, random_state=0)
+            ari = analysis.agreement(labels, types)
+            row = {"embedding": kind, "features": source, "grouping": grouping}
+            rows.append({**row, "clusters": n_clusters, "ARI": ari})
     return pd.DataFrame(rows)
 
 
 def penalty_table(rows: pd.DataFrame, nets: dict) -> pd.DataFrame:
-    """Join the gate-penalty runs (one row per ``setting``) with their collapse diagnostics.
+    """The gate-penalty runs (one per ``setting``) joined with their gates' collapse report.
 
-    Columns the runs already hold (``pool_size``) are kept from the runs, so the join never
-    produces ``_x``/``_y`` duplicates; each setting must match exactly one net.
+    Columns the runs already hold are kept from the runs; each setting must match one net.
     """
-    collapse = collapse_table(nets)
-    shared = [c for c in collapse.columns if c in rows.columns and c != "setting"]
-    return rows.merge(collapse.drop(columns=shared), on="setting", validate="one_to_one")
+    collapse = [
+        {"setting": label, **analysis.collapse_report(analysis.gate_matrix(net.module_))}
+        for label, net in nets.items()
+    ]
+    collapse = pd.DataFrame(collapse)
+    duplicated = [c for c in collapse.columns if c in rows.columns and c != "setting"]
+    return rows.merge(collapse.drop(columns=duplicated), on="setting", validate="one_to_one")
 
 
 def mechanism_figures(nets: dict, groups: dict[str, np.ndarray], columns) -> dict:
-    """Energy curves, the gate heatmap and a channel map (PCA of SAE residuals)."""
-    figures = {}
-    curves = {}
-    if "sae" in nets:
-        curves["SAE residual W_i - W_sh"] = channel_spectra(nets["sae"].module_)
-    if "independent" in nets:
-        curves["independent W_i"] = channel_spectra(nets["independent"].module_, which="merged")
+    """Energy curves, the gate heatmap and a channel map (PCA of SAE residuals), by file name."""
+    curves = {
+        label: analysis.channel_spectra(nets[kind].module_, which=which)
+        for label, kind, which in (
+            ("SAE residual W_i - W_sh", "sae", "auxiliary"),
+            ("independent W_i", "independent", "merged"),
+            ("LightSAE residual", "lightsae", "auxiliary"),
+        )
+        if kind in nets
+    }
+    types = np.array([str(c).split("_", 1)[-1] for c in columns])  # the variable of a channel
+    figures = {"energy.png": analysis.plot_energy_curves(curves, max_rank=40)} if curves else {}
     if "lightsae" in nets:
-        curves["LightSAE residual"] = channel_spectra(nets["lightsae"].module_)
-    if curves:
-        figures["energy.png"] = plot_energy_curves(curves, max_rank=40)
-    kind_types = _type_names(columns) if groups.get("variable") is not None else None
-    if "lightsae" in nets:
-        gates = gate_matrix(nets["lightsae"].module_)
-        labels = kind_types if kind_types is not None else None
-        figures["gates_heatmap.png"] = plot_gate_heatmap(
-            gates, labels=labels, channel_names=list(columns)
+        figures["gates_heatmap.png"] = analysis.plot_gate_heatmap(
+            analysis.gate_matrix(nets["lightsae"].module_),
+            labels=types if "variable" in groups else None,
+            channel_names=list(columns),
         )
     if "sae" in nets:
-        figures["channel_map.png"] = plot_channel_map(
-            residual_features(nets["sae"].module_),
-            types=_type_names(columns),
+        figures["channel_map.png"] = analysis.plot_channel_map(
+            analysis.residual_features(nets["sae"].module_),
+            types=types,
             title="SAE residuals of each channel (PCA), coloured by variable",
         )
     return figures
-
-
-def _type_names(columns):
-    names = [str(c).split("_", 1)[1] if "_" in str(c) else str(c) for c in columns]
-    return np.array(names)

@@ -1,11 +1,10 @@
 """One benchmark run through the user's code path, and its plain record.
 
-A :class:`Run` names a dataset, a forecaster (backbone + embedding + parameters) and a
-learning-rate grid. :func:`train` fits ``FORECASTERS[backbone](**parameters)`` on the training
-and validation rows of the standard protocol (the validation tail is exactly the protocol's
-validation part), one fit per learning rate, keeps the fit with the lowest validation loss and
-scores every test window with ``score_windows``. Each finished run is one JSON line of
-``runs.jsonl``, keyed by a hash of its configuration, so resuming is a set lookup.
+:func:`train` fits ``FORECASTERS[backbone](**parameters)`` of a :class:`Run` on the training and
+validation rows of the standard protocol (its validation tail is the protocol's validation
+part), once per learning rate, keeps the fit with the lowest validation loss and scores every
+test window with ``score_windows``. A finished run is one line of ``runs.jsonl``, keyed by a
+hash of its configuration, so resuming is a set lookup.
 """
 
 from __future__ import annotations
@@ -31,12 +30,8 @@ SEQ_LEN = 96
 
 @dataclass(frozen=True)
 class Run:
-    """The configuration of one benchmark row.
-
-    ``parameters`` are forecaster parameters (sorted pairs), e.g. ``d_model``, ``pool_size``,
-    ``max_epochs``; ``lrs`` with several values selects the learning rate on the validation
-    loss; ``columns`` keeps a subset of the channels.
-    """
+    """One benchmark row: forecaster ``parameters`` (sorted pairs), an lr grid selected on the
+    validation loss, and optionally a subset of the channels (``columns``)."""
 
     dataset: str
     backbone: str
@@ -89,6 +84,9 @@ def train(run: Run, data_home: str | None = None, frame: pd.DataFrame | None = N
         rule = "ratio_7_1_2"
     if run.columns:
         frame = frame[list(run.columns)]
+    # The protocol splits rows, not times: a positional index keeps the rows as they are
+    # (Weather repeats some timestamps, which the forecasters rightly refuse).
+    frame = frame.reset_index(drop=True)
     borders = split_borders(rule, len(frame), SEQ_LEN)
     fits = [
         protocol_forecaster(run, lr, borders).fit(frame.iloc[: borders["valid"][1]])

@@ -1,8 +1,9 @@
-"""Benchmark tables and the gain figure, from the records of ``runs.jsonl``."""
+"""The accuracy pages: tables and the gain figure from the records of ``runs.jsonl``."""
 
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ __all__ = [
     "published_mse",
     "reference_mse",
     "results_markdown",
+    "write_pages",
 ]
 
 EMBEDDING_ORDER = {"shared": 0, "independent": 1, "sae": 2, "sae_lowrank": 3, "lightsae": 4}
@@ -48,25 +50,6 @@ def add_derived_columns(results: pd.DataFrame) -> pd.DataFrame:
     The change is taken against the shared row of the same dataset, backbone, horizon, seed,
     precision and lr grid (NaN without one); published baselines join the shared rows, the
     authors' CPU figures the rows with the same embedding and lr.
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame(
-    ...     {
-    ...         "dataset": ["ETTh1"] * 2,
-    ...         "backbone": ["RLinear"] * 2,
-    ...         "horizon": [96, 96],
-    ...         "seed": [0, 0],
-    ...         "precision": ["fp32"] * 2,
-    ...         "lr_grid": [[0.01]] * 2,
-    ...         "embedding": ["shared", "lightsae"],
-    ...         "mse": [0.4, 0.38],
-    ...         "params": [100, 104],
-    ...         "lr": [0.01, 0.01],
-    ...     }
-    ... )
-    >>> add_derived_columns(rows)["mse_change_pct"].round(1).tolist()
-    [0.0, -5.0]
     """
     results = results.assign(grid=results["lr_grid"].map(lambda g: ", ".join(f"{v:g}" for v in g)))
     shared = results[results["embedding"] == "shared"].set_index(PAIR)
@@ -102,35 +85,35 @@ def _mean_std(values: pd.Series) -> str:
 def results_markdown(results: pd.DataFrame) -> str:
     """Every configuration: MSE and MAE (``mean ± std`` over seeds), changes, cost, peers."""
     keys = ["dataset", "backbone", "horizon", "embedding", "precision", "grid"]
-    rows = []
-    for (dataset, backbone, horizon, embedding, precision, _), part in _order(results).groupby(
-        keys, sort=False
-    ):
-        rows.append(
-            {
-                "dataset": dataset,
-                "N": part["n_channels"].iloc[0],
-                "backbone": backbone,
-                "H": horizon,
-                "embedding": embedding,
-                "precision": precision,
-                "lr": ", ".join(f"{v:g}" for v in sorted(set(part["lr"]))),
-                "MSE": _mean_std(part["mse"]),
-                "MAE": _mean_std(part["mae"]),
-                "ΔMSE vs shared": _signed(part["mse_change_pct"].mean(), embedding),
-                "params": part["params"].iloc[0],
-                "+params": _signed(part["param_overhead_pct"].mean(), embedding),
-                "epochs": f"{part['epochs'].mean():.0f}/{part['max_epochs'].iloc[0]}",
-                "s/epoch": part["s_per_epoch"].mean(),
-                "ms/window": part["infer_ms_per_window"].mean(),
-                "published MSE": part["published_mse"].mean(),
-                "authors' code MSE": part["reference_mse"].mean(),
-            }
-        )
-    table = pd.DataFrame(rows)
+    groups = _order(results).groupby(keys, sort=False)
+    table = pd.DataFrame([_result_row(part) for _, part in groups])
     if table["precision"].nunique() == 1:
         table = table.drop(columns="precision")
     return markdown(table)
+
+
+def _result_row(part: pd.DataFrame) -> dict:
+    first = part.iloc[0]
+    embedding = first["embedding"]
+    return {
+        "dataset": first["dataset"],
+        "N": first["n_channels"],
+        "backbone": first["backbone"],
+        "H": first["horizon"],
+        "embedding": embedding,
+        "precision": first["precision"],
+        "lr": ", ".join(f"{v:g}" for v in sorted(set(part["lr"]))),
+        "MSE": _mean_std(part["mse"]),
+        "MAE": _mean_std(part["mae"]),
+        "ΔMSE vs shared": _signed(part["mse_change_pct"].mean(), embedding),
+        "params": first["params"],
+        "+params": _signed(part["param_overhead_pct"].mean(), embedding),
+        "epochs": f"{part['epochs'].mean():.0f}/{first['max_epochs']}",
+        "s/epoch": part["s_per_epoch"].mean(),
+        "ms/window": part["infer_ms_per_window"].mean(),
+        "published MSE": part["published_mse"].mean(),
+        "authors' code MSE": part["reference_mse"].mean(),
+    }
 
 
 def headline_markdown(results: pd.DataFrame) -> str:
@@ -158,23 +141,15 @@ def headline_markdown(results: pd.DataFrame) -> str:
 
 def configuration_markdown(results: pd.DataFrame) -> str:
     """The settings behind the results: sizes, K, r, lr grid and epoch cap per backbone."""
-
-    def sizes(parameters: dict) -> str:
-        own = {k: v for k, v in sorted(parameters.items()) if k not in COMMON}
-        return ", ".join(f"{k}={v}" for k, v in own.items()) or "(defaults)"
-
-    table = pd.DataFrame(
-        {
-            "dataset": results["dataset"],
-            "backbone": results["backbone"],
-            "sizes": results["parameters"].map(sizes),
-            "K": results["pool_size"],
-            "r": results["rank"],
-            "lr grid": results["grid"],
-            "max epochs": results["max_epochs"],
-        }
-    )
+    names = {"pool_size": "K", "rank": "r", "grid": "lr grid", "max_epochs": "max epochs"}
+    table = results.assign(sizes=results["parameters"].map(_own_sizes))
+    table = table[["dataset", "backbone", "sizes", *names]].rename(columns=names)
     return markdown(table.drop_duplicates())
+
+
+def _own_sizes(parameters: dict) -> str:
+    own = {k: v for k, v in sorted(parameters.items()) if k not in COMMON}
+    return ", ".join(f"{k}={v}" for k, v in own.items()) or "(defaults)"
 
 
 def gain_figure(results: pd.DataFrame) -> Figure:
@@ -201,3 +176,18 @@ def gain_figure(results: pd.DataFrame) -> Figure:
     axes[0].legend(title="embedding", fontsize="small")
     figure.suptitle("Test MSE relative to the shared embedding (mean over horizons and seeds)")
     return figure
+
+
+def write_pages(out: Path, header: str, results: pd.DataFrame, *, protocol: str) -> None:
+    """Write ``results.md``, ``headline.md`` and ``gains.png`` of ``results`` into ``out``."""
+    headline = headline_markdown(results)
+    (out / "headline.md").write_text(f"{header}{headline}\n")
+    (out / "results.md").write_text(
+        f"# Accuracy benchmark\n\n{header}Protocol: {protocol}.\n\n"
+        f"## Summary (first horizon, fp32)\n\n{headline}\n\n"
+        f"## All runs\n\n{results_markdown(results)}\n\n"
+        f"![MSE change vs shared](gains.png)\n\n"
+        f"## Configuration\n\n{configuration_markdown(results)}\n"
+    )
+    if results["mse_change_pct"].notna().any() and (results["embedding"] != "shared").any():
+        gain_figure(results).savefig(out / "gains.png", dpi=120)

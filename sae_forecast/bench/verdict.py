@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
@@ -27,163 +26,117 @@ RULES = """\
    1.05x the time of an independent embedding of the same shape.
 """
 
+CLAIMS = {  # name: (the claim, the page holding the evidence)
+    "mse": ("LightSAE lowers test MSE vs the shared embedding (up to 22.8%)", "results.md"),
+    "parameters": ("about 4% more parameters than the shared model", "results.md"),
+    "channels": ("gains grow with the number of channels", "analysis/channels.md"),
+    "low_rank": (
+        "the SAE auxiliary (channel-specific) weights are low-rank",
+        "analysis/mechanism.md",
+    ),
+    "clusters": (
+        "channels form clusters the gates can capture",
+        "analysis/mechanism.md, analysis/synthetic.md",
+    ),
+    "inference": ("after merging, prediction costs nothing extra", "analysis/inference.md"),
+}
 
-def _gain_rows(results: pd.DataFrame) -> pd.DataFrame:
-    light = results[(results["embedding"] == "lightsae") & results["mse_change_pct"].notna()]
-    return light
+
+def _row(name: str, measured: str, verdict: str | None) -> dict:
+    """One table row; ``verdict=None`` means the study behind the claim was not run."""
+    claim, evidence = CLAIMS[name]
+    if verdict is None:
+        verdict, evidence = "not testable here", ""
+    return {"claim": claim, "measured": measured, "verdict": verdict, "evidence": evidence}
+
+
+def _empty(frame) -> bool:
+    return frame is None or frame.empty
 
 
 def claim_mse(results: pd.DataFrame) -> dict:
-    light = _gain_rows(results)
-    improved = int((light["mse_change_pct"] < 0).sum())
-    median = float(light["mse_change_pct"].median())
-    best = light.loc[light["mse_change_pct"].idxmin()]
-    share = improved / max(1, len(light))
-    verdict = (
-        "confirmed"
-        if share >= 2 / 3 and median < 0
-        else "partly confirmed"
-        if median < 0
-        else "not confirmed"
+    light = results[(results["embedding"] == "lightsae") & results["mse_change_pct"].notna()]
+    change = light["mse_change_pct"]
+    improved, median = int((change < 0).sum()), float(change.median())
+    best = light.loc[change.idxmin()]
+    verdict = "partly confirmed" if median < 0 else "not confirmed"
+    if median < 0 and improved / max(1, len(light)) >= 2 / 3:
+        verdict = "confirmed"
+    measured = (
+        f"better in {improved}/{len(light)} configurations; median {median:+.1f}%; largest gain "
+        f"{best['mse_change_pct']:+.1f}% ({best['dataset']} {best['backbone']} "
+        f"H={int(best['horizon'])})"
     )
-    return {
-        "claim": "LightSAE lowers test MSE vs the shared embedding (up to 22.8%)",
-        "measured": (
-            f"better in {improved}/{len(light)} configurations; median "
-            f"{median:+.1f}%; largest gain {best['mse_change_pct']:+.1f}% "
-            f"({best['dataset']} {best['backbone']} H={int(best['horizon'])})"
-        ),
-        "verdict": verdict,
-        "evidence": "results.md",
-    }
+    return _row("mse", measured, verdict)
 
 
 def claim_parameters(results: pd.DataFrame) -> dict:
-    light = results[(results["embedding"] == "lightsae")].dropna(subset=["param_overhead_pct"])
-    deep = light[light["backbone"] != "RLinear"]
+    light = results[results["embedding"] == "lightsae"].dropna(subset=["param_overhead_pct"])
     by_backbone = light.groupby("backbone")["param_overhead_pct"].median()
-    median = float(deep["param_overhead_pct"].median()) if len(deep) else float("nan")
-    verdict = (
-        "confirmed"
-        if median <= 10
-        else "not confirmed"
-        if median == median
-        else ("not testable here")
-    )
+    median = float(light.loc[light["backbone"] != "RLinear", "param_overhead_pct"].median())
     text = "; ".join(f"{b} {v:+.1f}%" for b, v in by_backbone.items())
-    return {
-        "claim": "about 4% more parameters than the shared model",
-        "measured": f"median overhead: {text} (deep backbones {median:+.1f}%)",
-        "verdict": verdict,
-        "evidence": "results.md",
-    }
+    measured = f"median overhead: {text} (deep backbones {median:+.1f}%)"
+    if median != median:  # no deep backbone in the results
+        return _row("parameters", measured, None)
+    return _row("parameters", measured, "confirmed" if median <= 10 else "not confirmed")
 
 
-def claim_channels(channels: pd.DataFrame) -> dict:
-    if channels is None or channels.empty:
-        return {
-            "claim": "gains grow with the number of channels",
-            "measured": "not run",
-            "verdict": "not testable here",
-            "evidence": "",
-        }
-    per_size = (
-        channels[channels["embedding"] == "lightsae"].groupby("n_channels")["mse_change_pct"].mean()
-    )
+def claim_channels(channels: pd.DataFrame | None) -> dict:
+    if _empty(channels):
+        return _row("channels", "not run", None)
+    light = channels[channels["embedding"] == "lightsae"]
+    per_size = light.groupby("n_channels")["mse_change_pct"].mean()
     rho = float(spearmanr(per_size.index, per_size.to_numpy()).statistic)
-    verdict = "confirmed" if rho < -0.5 else "not confirmed"
     trend = ", ".join(f"N={n}: {v:+.1f}%" for n, v in per_size.items())
-    return {
-        "claim": "gains grow with the number of channels",
-        "measured": f"{trend} (Spearman rho {rho:+.2f})",
-        "verdict": verdict,
-        "evidence": "analysis/channels.md",
-    }
+    verdict = "confirmed" if rho < -0.5 else "not confirmed"
+    return _row("channels", f"{trend} (Spearman rho {rho:+.2f})", verdict)
 
 
-def claim_low_rank(ranks: pd.DataFrame) -> dict:
-    sae = ranks[ranks["embedding"] == "sae"]
-    independent = ranks[ranks["embedding"] == "independent"]
-    if sae.empty or independent.empty:
-        return {
-            "claim": "the SAE auxiliary weights are low-rank",
-            "measured": "not run",
-            "verdict": "not testable here",
-            "evidence": "",
-        }
-    column = "rank 90% (median)"
-    sae_rank, ind_rank = float(sae[column].iloc[0]), float(independent[column].iloc[0])
-    verdict = "confirmed" if sae_rank <= 0.5 * ind_rank else "not confirmed"
-    return {
-        "claim": "the SAE auxiliary (channel-specific) weights are low-rank",
-        "measured": (
-            f"rank for 90% energy (median over channels): SAE residual "
-            f"{sae_rank:g} vs independent weights {ind_rank:g} of "
-            f"{int(sae['full rank'].iloc[0])}"
-        ),
-        "verdict": verdict,
-        "evidence": "analysis/mechanism.md",
-    }
+def claim_low_rank(ranks: pd.DataFrame | None) -> dict:
+    if _empty(ranks) or not {"sae", "independent"} <= set(ranks["embedding"]):
+        return _row("low_rank", "not run", None)
+    by_kind = ranks.set_index("embedding")
+    sae, independent = (float(by_kind.loc[k, "rank 90% (median)"]) for k in ("sae", "independent"))
+    measured = (
+        f"rank for 90% energy (median over channels): SAE residual {sae:g} vs independent "
+        f"weights {independent:g} of {int(by_kind.loc['sae', 'full rank'])}"
+    )
+    return _row("low_rank", measured, "confirmed" if sae <= 0.5 * independent else "not confirmed")
 
 
-def claim_clusters(synthetic_ari: float | None, real: pd.DataFrame) -> dict:
+def claim_clusters(synthetic_ari: float | None, real: pd.DataFrame | None) -> dict:
     real_text = ""
-    if real is not None and not real.empty:
+    if not _empty(real):
         gates = real[(real["features"] == "gates") & (real["grouping"] == "variable")]
         if not gates.empty:
             real_text = f"; beijing_air gates vs 11 variable types ARI {gates['ARI'].iloc[0]:.2f}"
     if synthetic_ari is None:
-        return {
-            "claim": "channels form clusters the gates can capture",
-            "measured": "not run" + real_text,
-            "verdict": "not testable here",
-            "evidence": "",
-        }
-    verdict = "confirmed" if synthetic_ari >= 0.8 else "not confirmed"
-    return {
-        "claim": "channels form clusters the gates can capture",
-        "measured": f"synthetic clustered series: gates vs true types ARI "
-        f"{synthetic_ari:.2f}{real_text}",
-        "verdict": verdict,
-        "evidence": "analysis/mechanism.md, analysis/synthetic.md",
-    }
+        return _row("clusters", "not run" + real_text, None)
+    measured = f"synthetic clustered series: gates vs true types ARI {synthetic_ari:.2f}{real_text}"
+    return _row("clusters", measured, "confirmed" if synthetic_ari >= 0.8 else "not confirmed")
 
 
-def claim_inference(timing: pd.DataFrame) -> dict:
-    if timing is None or timing.empty:
-        return {
-            "claim": "merged weights: no inference overhead",
-            "measured": "not run",
-            "verdict": "not testable here",
-            "evidence": "",
-        }
+def claim_inference(timing: pd.DataFrame | None) -> dict:
+    if _empty(timing):
+        return _row("inference", "not run", None)
     worst = float(timing["cached/independent"].max())
     versus_shared = ", ".join(
         f"{r.backbone} N={r.N}: {r['lightsae (cached)'] / r['shared']:.2f}x shared"
         for _, r in timing.iterrows()
     )
-    verdict = "confirmed" if worst <= 1.05 else "not confirmed"
-    return {
-        "claim": "after merging, prediction costs nothing extra",
-        "measured": (
-            f"cached LightSAE / independent embedding: at most {worst:.2f}x; {versus_shared}"
-        ),
-        "verdict": verdict,
-        "evidence": "analysis/inference.md",
-    }
+    measured = f"cached LightSAE / independent embedding: at most {worst:.2f}x; {versus_shared}"
+    return _row("inference", measured, "confirmed" if worst <= 1.05 else "not confirmed")
 
 
 def verdict_rows(
     results, channels=None, ranks=None, synthetic_ari=None, clusters=None, timing=None
 ) -> list[dict]:
-    """All six claims, in the paper's order."""
-    rows = [claim_mse(results), claim_parameters(results), claim_channels(channels)]
-    if ranks is not None:
-        rows.append(claim_low_rank(ranks))
-    rows.append(claim_clusters(synthetic_ari, clusters))
-    rows.append(claim_inference(timing))
-    return rows
-
-
-def _finite(value) -> bool:
-    return value is not None and np.isfinite(value)
+    """All six claims, in the paper's order (a study not run is *not testable here*)."""
+    return [
+        claim_mse(results),
+        claim_parameters(results),
+        claim_channels(channels),
+        claim_low_rank(ranks),
+        claim_clusters(synthetic_ari, clusters),
+        claim_inference(timing),
+    ]

@@ -12,12 +12,24 @@ from skorch.helper import predefined_split
 from sktime.forecasting.base import BaseForecaster
 
 from sae_forecast.data import Standardiser, chronological_split, count_windows, fill_gaps
-from sae_forecast.forecasting._builder import build_net, fine_tune
+from sae_forecast.forecasting._builder import fine_tune
 from sae_forecast.forecasting._checks import (
     check_columns_match,
     check_observed,
     check_settings,
     check_target,
+)
+from sae_forecast.forecasting._fleet import (
+    check_fleet,
+    fit_net,
+    pretrain_fleet,
+    pretrained_horizon,
+)
+from sae_forecast.forecasting._intervals import (
+    calibrate,
+    extend_calibration,
+    predict_interval,
+    predict_quantiles,
 )
 from sae_forecast.forecasting._scoring import score_windows
 from sae_forecast.forecasting._signature import (
@@ -80,10 +92,36 @@ class LightSAEForecaster(BaseForecaster):
         values (validation tail excluded); forecasts are returned in the original units.
     fine_tune_epochs : int, default=1
         Epochs of training on the new data when ``update(..., update_params=True)``.
+    interval_method : {"conformal", "quantile"}, default="conformal"
+        How ``predict_interval``, ``predict_quantiles`` and ``predict_var`` work.
+        ``"conformal"`` needs no extra training: the validation tail that ``fit`` holds out
+        is forecast once, and the signed residuals per horizon step and channel (original
+        units) give the quantiles (split conformal); ``update`` adds the residuals of the new
+        rows (a rolling window of ``calibration_size`` rows). With ``validation_size=0`` the
+        last training rows are used in sample and a warning says the intervals may be too
+        narrow. ``"quantile"``: the network also forecasts ``quantile_levels``, trained with
+        the pinball loss; the point forecast is its median.
+    quantile_levels : tuple of float or None, default=None
+        Levels trained by ``interval_method="quantile"``; must include 0.5, other levels
+        are interpolated between them. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9,
+        0.95, 0.975).
+    calibration_size : int, default=1000
+        ``interval_method="conformal"``: number of most recent forecast rows whose
+        residuals calibrate the intervals.
     gate_penalty : {"balance", "entropy"} or None, default=None
         Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
     gate_penalty_weight : float, default=0.01
         Weight of the gate regulariser in the training loss.
+    adapt : {"auto", "gates", "embedding", "all", "none"}, default="auto"
+        What ``fit`` trains after ``pretrain``, starting from the pretrained weights
+        (without ``pretrain`` it is ignored): ``"gates"`` only the LightSAE gate logits and
+        per-channel embedding bias (the device's own mix of the fleet's pool), ``"embedding"``
+        the channel embedding, ``"all"`` every weight, ``"none"`` nothing. ``"auto"``:
+        ``"gates"`` for ``embedding="lightsae"``, else ``"all"``. ``update(...,
+        update_params=True)`` trains the same parameters. Use ``pretrain(y_panel)`` then
+        ``fit(y_device)`` for one network shared by devices with the same columns (e.g. a
+        new device with little history); ``fit`` on a panel trains one network per series
+        (after ``pretrain``, one adapted copy of the pretrained network per series).
     device : str, default="cpu"
         Torch device, e.g. ``"cuda"``.
     precision : {"fp32", "bf16"}, default="fp32"
@@ -93,6 +131,11 @@ class LightSAEForecaster(BaseForecaster):
         forecasts, also for fits running in parallel threads.
     verbose : int, default=0
         1 prints a line per epoch; 2 adds a progress bar over each epoch's batches.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train data-parallel on the processes of this ``Accelerator`` (several GPUs or
+        nodes, started by ``accelerate launch``; see the "Scaling out" page). It places the
+        model and batches on its device; ``device`` only says where the windows are kept.
+        Needs ``pip install "sae-forecast[distributed]"``.
 
     Examples
     --------
@@ -110,9 +153,10 @@ class LightSAEForecaster(BaseForecaster):
         "capability:multivariate": True,
         "capability:exogenous": False,
         "capability:insample": False,
-        "capability:pred_int": False,
+        "capability:pred_int": True,
         "capability:missing_values": True,
         "capability:update": True,
+        "capability:pretrain": True,
         "capability:random_state": True,
         "requires-fh-in-fit": False,
         "fit_is_empty": False,
@@ -140,12 +184,17 @@ class LightSAEForecaster(BaseForecaster):
         validation_size=0.1,
         scale=True,
         fine_tune_epochs=1,
+        interval_method="conformal",
+        quantile_levels=None,
+        calibration_size=1000,
         gate_penalty=None,
         gate_penalty_weight=0.01,
+        adapt="auto",
         device="cpu",
         precision="fp32",
         random_state=None,
         verbose=0,
+        accelerator=None,
     ):
         self.seq_len = seq_len
         self.pred_len = pred_len
@@ -160,12 +209,17 @@ class LightSAEForecaster(BaseForecaster):
         self.validation_size = validation_size
         self.scale = scale
         self.fine_tune_epochs = fine_tune_epochs
+        self.interval_method = interval_method
+        self.quantile_levels = quantile_levels
+        self.calibration_size = calibration_size
         self.gate_penalty = gate_penalty
         self.gate_penalty_weight = gate_penalty_weight
+        self.adapt = adapt
         self.device = device
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.accelerator = accelerator
         super().__init__()
         # sktime stores data seen in _y/_X only when remember_data is True; its checks may
         # switch that config on after construction and expect the attributes to exist.
@@ -195,7 +249,26 @@ class LightSAEForecaster(BaseForecaster):
         check_target(y)
         return super().update(regular_time_index(y), X=X, update_params=update_params)
 
+    def pretrain(self, y, X=None, fh=None):
+        """Train one network on every series of panel ``y`` (see ``BaseForecaster.pretrain``).
+
+        The series (devices) must have the same columns; each is scaled on its own training
+        span and validated on its own chronological tail. ``fit(y_device)`` then adapts the
+        network to one device (see ``adapt``); a second ``pretrain`` continues training.
+        """
+        check_fleet(y)
+        check_target(y)
+        return super().pretrain(y, X=X, fh=fh)
+
     # -- sktime extension methods --------------------------------------------------------
+    def _pretrain(self, y, X=None, fh=None):
+        pretrain_fleet(self, y, fh)
+        return self
+
+    def _pretrain_update(self, y, X=None, fh=None):
+        pretrain_fleet(self, y, fh)
+        return self
+
     def _fit(self, y, X=None, fh=None):
         self._check_settings()
         self.pred_len_ = self._resolve_pred_len(fh)
@@ -211,12 +284,19 @@ class LightSAEForecaster(BaseForecaster):
         self.columns_ = y.columns
         self.n_channels_ = values.shape[1]
         validation = predefined_split(windows.subset(valid)) if len(valid) else None
-        self.net_ = build_net(self, train_split=validation).fit(windows.subset(train))
+        ceiling = 1e4 * float(np.nanmean(np.nanvar(series[:train_rows], axis=0)) or 1.0)
+        self.net_ = fit_net(  # from the pretrained weights after pretrain (see adapt)
+            self,
+            windows.subset(train),
+            train_split=validation,
+            callbacks__stop_on_non_finite_loss__max_loss=ceiling,
+        )
         self.n_epochs_ = len(self.net_.history)
         best = [row["epoch"] for row in self.net_.history if row.get("valid_loss_best")]
         self.best_epoch_ = best[-1] if best else self.n_epochs_
         self._keep_context(series, observed)
         self._n_updates = 0
+        self.calibration_ = calibrate(self, series, observed, valid)  # None for "quantile"
         return self
 
     def _predict(self, fh, X=None):
@@ -226,10 +306,18 @@ class LightSAEForecaster(BaseForecaster):
         index = fh.to_absolute_index(self.cutoff)
         return pd.DataFrame(rows, index=index, columns=self.columns_)
 
+    def _predict_quantiles(self, fh, X, alpha):
+        # sktime derives predict_var from it (a normal with the same interquartile range)
+        return predict_quantiles(self, fh, alpha)
+
+    def _predict_interval(self, fh, X, coverage):
+        return predict_interval(self, fh, coverage)  # sktime's default would cost 25% more
+
     def _update(self, y, X=None, update_params=True):
         check_columns_match(y, self.columns_, "update")
         values = self.scaler_.transform(y.to_numpy(dtype=np.float64))
         new, _ = fill_gaps(values, last=self._context[-1])
+        extend_calibration(self, new, values)  # residuals of the new rows, before fine-tuning
         series = np.concatenate([self._context, new])
         seen = np.concatenate([self._observed, ~np.isnan(values)])
         if update_params and count_windows(len(series), self.seq_len, self.pred_len_) > 0:
@@ -247,7 +335,7 @@ class LightSAEForecaster(BaseForecaster):
         self.check_is_fitted()
         return self.net_.predict(np.asarray(windows, dtype=np.float32))
 
-    def score_windows(self, y, *, start: int = 0) -> dict:
+    def score_windows(self, y, *, start: int = 0, std=None) -> dict:
         """Forecast every window of ``y`` at once and score it on the observed targets.
 
         Every stretch of ``seq_len + pred_len`` rows of ``y`` (stride 1) whose lookback
@@ -263,6 +351,10 @@ class LightSAEForecaster(BaseForecaster):
             Series with the columns seen in ``fit``, in original units; NaN are gaps.
         start : int, default=0
             Row position of the first window's first lookback row.
+        std : array-like of shape (n_channels,) or None, default=None
+            Report errors in units of this per-channel standard deviation instead of the
+            forecaster's own scaler (to compare forecasters whose scalers saw different
+            training data, e.g. imputed and not).
 
         Returns
         -------
@@ -273,7 +365,7 @@ class LightSAEForecaster(BaseForecaster):
         """
         self.check_is_fitted()
         check_columns_match(y, self.columns_, "score_windows")
-        return score_windows(self, y.to_numpy(dtype=np.float64), start)
+        return score_windows(self, y.to_numpy(dtype=np.float64), start, std)
 
     @property
     def model_(self) -> torch.nn.Module:
@@ -293,6 +385,8 @@ class LightSAEForecaster(BaseForecaster):
         )
 
     def _resolve_pred_len(self, fh) -> int:
+        if self.state == "pretrained":
+            return pretrained_horizon(self, fh)
         if self.pred_len is not None:
             return int(self.pred_len)
         if fh is None:

@@ -27,7 +27,7 @@ def masked_errors(pred: np.ndarray, target: np.ndarray, observed: np.ndarray | N
     return float(np.mean(error**2)), float(np.mean(np.abs(error)))
 
 
-def score_windows(forecaster, values: np.ndarray, start: int) -> dict:
+def score_windows(forecaster, values: np.ndarray, start: int, std=None) -> dict:
     """See :meth:`LightSAEForecaster.score_windows`; ``values`` in original units."""
     series, observed = fill_gaps(forecaster.scaler_.transform(values))
     windows = SeriesWindows(
@@ -47,7 +47,9 @@ def score_windows(forecaster, values: np.ndarray, start: int) -> dict:
     seconds = time.perf_counter() - began
     targets = windows.batch(torch.arange(len(windows)))[1]
     target, mask = targets if isinstance(targets, tuple) else (targets, None)
-    mse, mae = masked_errors(
-        pred, target.cpu().numpy(), None if mask is None else mask.cpu().numpy()
-    )
+    if std is not None:  # errors in units of ``std`` instead of the forecaster's scaler
+        factor = (forecaster.scaler_.std / np.asarray(std, dtype=np.float64)).astype(np.float32)
+        pred, target = pred * factor, target.cpu().numpy() * factor
+    target = np.asarray(target.cpu() if isinstance(target, torch.Tensor) else target)
+    mse, mae = masked_errors(pred, target, None if mask is None else mask.cpu().numpy())
     return {"mse": mse, "mae": mae, "n_windows": len(windows), "seconds": seconds}

@@ -6,6 +6,7 @@ from sae_forecast.training.callbacks import (
     TrainingTimer,
 )
 from sae_forecast.training.dataset import ArrayWindows, SeriesWindows
+from sae_forecast.training.fleet import FleetWindows
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.net import ForecastingNet, spawn_seeds
 from sae_forecast.training.split import ChronologicalSplit
@@ -14,6 +15,7 @@ __all__ = [
     "ArrayWindows",
     "BatchIterator",
     "ChronologicalSplit",
+    "FleetWindows",
     "ForecastingNet",
     "SeriesWindows",
     "StopOnNonFiniteLoss",

@@ -67,6 +67,13 @@ class StopOnNonFiniteLoss(Callback):
     error naming the epoch, the loss, its value and a lower learning rate to try. It runs
     before early stopping; disable it with ``callbacks__stop_on_non_finite_loss=None``.
 
+    Parameters
+    ----------
+    max_loss : float or None, default=None
+        Also stop when a loss exceeds this bound: a finite loss can still be absurd (Adam at
+        ``lr=1e10`` moves linear weights by ~1e10 per step and the loss settles near 1e23).
+        The forecasters set it to 1e4 times the variance of their scaled training values.
+
     Examples
     --------
     >>> import numpy as np
@@ -82,20 +89,30 @@ class StopOnNonFiniteLoss(Callback):
     sae_forecast.training.callbacks.TrainingDivergedError: Training diverged in epoch 1: ...
     """
 
+    def __init__(self, max_loss: float | None = None) -> None:
+        self.max_loss = max_loss
+
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
         for name in ("train_loss", "valid_loss"):
             value = row.get(name)
-            if value is not None and not math.isfinite(value):
-                raise TrainingDivergedError(_diverged_message(net, row["epoch"], name, value))
+            if value is None:
+                continue
+            if not math.isfinite(value):
+                reason = "not a finite number"
+            elif self.max_loss is not None and value > self.max_loss:
+                reason = f"above {self.max_loss:g}, the bound for a sane forecast"
+            else:
+                continue
+            raise TrainingDivergedError(_diverged_message(net, row["epoch"], name, value, reason))
 
 
-def _diverged_message(net, epoch: int, name: str, value: float) -> str:
+def _diverged_message(net, epoch: int, name: str, value: float, reason: str) -> str:
     lr = net.lr
     current = net.optimizer_.param_groups[0]["lr"] if hasattr(net, "optimizer_") else lr
     now = f" ({current:g} in this epoch)" if current != lr else ""
     return (
-        f"Training diverged in epoch {epoch}: {name} is {value} (not a finite number). The "
+        f"Training diverged in epoch {epoch}: {name} is {value:g} ({reason}). The "
         f"learning rate is probably too high: lr={lr:g}{now}; try lr={lr / 10:g} (lr / 10). "
         "If a lower lr does not help, check the data for NaN or infinite values that are not "
         "marked as gaps."

@@ -9,6 +9,7 @@ from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, P
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
+from sae_forecast.training._trainable import TrainableMixin
 from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
 from sae_forecast.training.dataset import ArrayWindows
 from sae_forecast.training.iterator import BatchIterator
@@ -59,7 +60,7 @@ def _targets(batch) -> np.ndarray:
     return target.detach().cpu().numpy()
 
 
-class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
+class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
     """skorch ``NeuralNetRegressor`` for windows ``X (n, seq_len, N) -> y (n, pred_len, N)``.
 
     The defaults follow the LightSAE reference protocol: Adam on the MSE, the learning rate
@@ -105,6 +106,10 @@ class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
         :meth:`~sae_forecast.nn.LightSAEEmbedding.gate_penalty`); validation loss is the MSE.
     gate_penalty_weight : float, default=0.01
         Weight of that regulariser.
+    trainable : list of str or None, default=None
+        Glob patterns of the parameter names (``module_.named_parameters()``) to train, e.g.
+        ``["embedding.gate_logits"]``; the others are frozen and stay bitwise unchanged.
+        ``None`` trains every parameter.
     iterator_train, iterator_valid : type, default=BatchIterator
         Batch iterators; :class:`~sae_forecast.training.BatchIterator` slices whole batches
         from window datasets (skorch's ``DataLoader`` collates sample by sample).
@@ -152,6 +157,7 @@ class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
         random_state=None,
         gate_penalty: str | None = None,
         gate_penalty_weight: float = 0.01,
+        trainable=None,
         iterator_train=BatchIterator,
         iterator_valid=BatchIterator,
         verbose: int = 0,
@@ -181,6 +187,7 @@ class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
         self.random_state = random_state
         self.gate_penalty = gate_penalty
         self.gate_penalty_weight = gate_penalty_weight
+        self.trainable = trainable
 
     # -- protocol callbacks --------------------------------------------------------------
     def get_default_callbacks(self):
@@ -289,8 +296,10 @@ class ForecastingNet(LeanLoopMixin, NeuralNetRegressor):
             y = np.concatenate(
                 [_targets(batch) for _, batch in self.get_iterator(dataset, training=False)]
             )
-        y_pred = self.predict(dataset)
-        return -float(np.mean((y_pred - np.asarray(y, dtype=np.float32)) ** 2))
+        y_pred = np.ascontiguousarray(self.predict(dataset), dtype=np.float64)
+        # float64 over contiguous arrays: the same score in every process (a float32 mean
+        # over a strided array differed by 1 ulp between a Dask worker and the main process)
+        return -float(np.mean(np.square(y_pred - np.asarray(y, dtype=np.float64))))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """MSE (observed targets only when ``y_true = (targets, mask)``), plus the gate penalty

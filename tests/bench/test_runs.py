@@ -123,3 +123,11 @@ def test_published_records_are_exactly_the_runs_of_their_preset(folder, preset):
     lines = (ROOT / "docs" / folder / "runs.jsonl").read_text().splitlines()
     recorded = {json.loads(line)["key"] for line in lines}
     assert recorded == {run.key for run in build_runs(preset)}
+
+
+def test_the_protocol_splits_rows_so_repeated_timestamps_do_not_stop_a_run():
+    frame = _frame()
+    frame.index = frame.index.where(frame.index != frame.index[300], frame.index[299])
+    assert frame.index.has_duplicates  # as in Weather, where one timestamp repeats
+    run = Run("synthetic", "RLinear", "shared", 24, lrs=(0.01,), parameters=TINY)
+    assert train(run, frame=frame)[1]["mse"] == train(run, frame=_frame())[1]["mse"]

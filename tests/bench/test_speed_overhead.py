@@ -42,6 +42,19 @@ def test_attention_table_times_both_paths_in_both_modes(monkeypatch):
     assert calls == {"manual": 30, "sdpa": 30}
 
 
+def test_inference_table_takes_its_sizes_as_keywords():
+    rows = speed.inference_table(
+        backbones=["RLinear"], channels=[3, 5], repeats=1, seq_len=16, pred_len=4, pool_size=2
+    )
+    assert [row["N"] for row in rows] == [3, 5]
+    assert list(rows[0]) == [
+        "backbone", "N", "shared", "independent", "lightsae (cached)", "cached/independent",
+    ]  # fmt: skip
+    for row in rows:
+        ratio = row["lightsae (cached)"] / row["independent"]
+        assert row["cached/independent"] == pytest.approx(ratio)
+
+
 def _table(out: str, heading: str) -> list[list[str]]:
     """The body cells of the table under the section starting ``## heading``, padding ignored."""
     section = out.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]

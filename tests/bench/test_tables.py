@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sae_forecast.bench.__main__ import write_pages
 from sae_forecast.bench.tables import (
     add_derived_columns,
     configuration_markdown,
     headline_markdown,
     reference_mse,
     results_markdown,
+    write_pages,
 )
 
 
@@ -77,8 +77,11 @@ def test_results_and_configuration_tables():
 
 
 def test_write_pages(tmp_path):
-    write_pages(tmp_path, "Header.\n\n", add_derived_columns(_records()))
+    records = _records()
+    write_pages(tmp_path, "Header.\n\n", add_derived_columns(records), protocol="P")
     page = (tmp_path / "results.md").read_text()
-    assert page.startswith("# Accuracy benchmark\n\nHeader.")
+    assert page.startswith("# Accuracy benchmark\n\nHeader.\n\nProtocol: P.\n\n## Summary")
+    assert "![MSE change vs shared](gains.png)" in page
+    assert "grid" not in records  # the caller's frame is not modified
     assert "## Configuration" in page and (tmp_path / "gains.png").stat().st_size > 5_000
     assert (tmp_path / "headline.md").read_text().startswith("Header.")

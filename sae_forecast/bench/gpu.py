@@ -1,0 +1,176 @@
+"""The GPU path, measured: seconds per epoch, and how busy the GPU is while training.
+
+``python -m sae_forecast.bench.gpu`` fits the four forecasters (``lightsae``, the authors'
+sizes for each dataset, batch 32, L = H = 96) on Weather and beijing_air with ``device="cuda"``,
+in fp32 and under bf16 autocast, through the forecasters' own ``fit``. For each it runs a
+warm-up fit, times ``--batches`` training batches (``train_dur``) and scales them to one epoch
+of the dataset's training windows, then profiles ``--profile-batches`` batches with
+``torch.profiler``: the share of the wall time the GPU spent in kernels and copies (the rest is
+the GPU waiting for the host), the host-to-device copies per batch (the windows live on the
+device, so there should be none but the scalar bookkeeping) and whether fused attention
+kernels ran. ``--device cpu`` runs the same code on the CPU (GPU columns empty), which is how
+the tests keep this path correct on machines without a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from functools import partial
+
+import pandas as pd
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from sae_forecast.bench.presets import default_pool_size, reference_sizes
+from sae_forecast.bench.report import machine_line, markdown
+from sae_forecast.data import CATALOG, load_dataset, split_borders
+from sae_forecast.forecasting import FORECASTERS
+
+SEQ_LEN = PRED_LEN = 96
+FUSED_ATTENTION = ("flash", "efficient_attention", "cudnn_attention", "scaled_dot_product")
+
+
+def _forecaster(backbone, n_channels, *, device, precision, batch_size, sizes):
+    return FORECASTERS[backbone](
+        seq_len=SEQ_LEN,
+        pred_len=PRED_LEN,
+        pool_size=default_pool_size(n_channels),
+        batch_size=batch_size,
+        max_epochs=1,
+        validation_size=0,
+        device=device,
+        precision=precision,
+        random_state=0,
+        **sizes,
+    )
+
+
+def _rows(frame: pd.DataFrame, n_batches: int, batch_size: int) -> pd.DataFrame:
+    return frame.iloc[: SEQ_LEN + PRED_LEN - 1 + n_batches * batch_size]
+
+
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def gpu_time_share(prof, wall: float) -> dict:
+    """Kernel and copy time on the device over ``wall`` seconds, from a profiler trace.
+
+    Examples
+    --------
+    >>> with profile(activities=[ProfilerActivity.CPU]) as prof:
+    ...     _ = torch.ones(3) + 1
+    >>> gpu_time_share(prof, 1.0)["GPU busy"] is None
+    True
+    """
+    events = [e for e in prof.events() if e.device_type.name == "CUDA"]
+    if not events:
+        return {"GPU busy": None, "HtoD copies": 0, "fused attention": None}
+    busy = sum(e.time_range.elapsed_us() for e in events) / 1e6  # seconds
+    copies = sum("HtoD" in e.name for e in events)
+    fused = any(any(k in e.name.lower() for k in FUSED_ATTENTION) for e in events)
+    return {"GPU busy": min(busy / wall, 1.0), "HtoD copies": copies, "fused attention": fused}
+
+
+def epoch_batches(dataset: str, batch_size: int) -> int:
+    """Batches in one epoch of the dataset's training windows (L = H = 96).
+
+    Examples
+    --------
+    >>> epoch_batches("Weather", 32)
+    1147
+    """
+    info = CATALOG[dataset]
+    train_rows = split_borders(info.split, info.n_rows, SEQ_LEN)["train"][1]
+    return -(-(train_rows - SEQ_LEN - PRED_LEN + 1) // batch_size)
+
+
+def _profiled_fit(forecaster, frame: pd.DataFrame, device: str) -> dict:
+    activities = [ProfilerActivity.CPU]
+    if device.startswith("cuda"):
+        activities.append(ProfilerActivity.CUDA)
+    _synchronize(device)
+    with profile(activities=activities) as prof:
+        began = time.perf_counter()
+        forecaster.fit(frame)
+        _synchronize(device)
+        wall = time.perf_counter() - began
+    return gpu_time_share(prof, wall)
+
+
+def measure(
+    backbone: str,
+    frame: pd.DataFrame,
+    dataset: str,
+    *,
+    device: str = "cuda",
+    precision: str = "fp32",
+    batch_size: int = 32,
+    batches: int = 100,
+    profile_batches: int = 20,
+    sizes: dict | None = None,
+) -> dict:
+    """Time and profile ``backbone`` on the first rows of ``frame`` (see the module doc)."""
+    sizes = reference_sizes(backbone, dataset, PRED_LEN) if sizes is None else sizes
+    options = {"device": device, "precision": precision, "batch_size": batch_size}
+    build = partial(_forecaster, backbone, frame.shape[1], sizes=sizes, **options)
+    build().fit(_rows(frame, 4, batch_size))  # warm-up: CUDA context, kernels, allocator
+    timed = build().fit(_rows(frame, batches, batch_size))
+    per_batch = timed.net_.history[-1, "train_dur"] / batches
+    share = _profiled_fit(build(), _rows(frame, profile_batches, batch_size), device)
+    share["HtoD copies"] = share["HtoD copies"] / profile_batches  # per batch
+    return {
+        "dataset": dataset,
+        "backbone": backbone,
+        "precision": precision,
+        "s/batch": per_batch,
+        "s/epoch": per_batch * epoch_batches(dataset, batch_size),
+        **share,
+        "peak GiB (device)": _peak_gib(device),
+    }
+
+
+def _peak_gib(device: str):
+    if not device.startswith("cuda"):
+        return None
+    peak = torch.cuda.max_memory_allocated() / 2**30
+    torch.cuda.reset_peak_memory_stats()
+    return peak
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--datasets", nargs="+", default=["Weather", "beijing_air"])
+    parser.add_argument("--backbones", nargs="+", default=list(FORECASTERS))
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    parser.add_argument("--batches", type=int, default=100, help="timed batches")
+    parser.add_argument("--profile-batches", type=int, default=20)
+    parser.add_argument("--data-home", default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was requested but torch sees no CUDA device.")
+    rows = []
+    for dataset in args.datasets:
+        frame = load_dataset(dataset, args.data_home)
+        for backbone in args.backbones:
+            for precision in args.precisions:
+                print(f"  {dataset} {backbone} {precision}", file=sys.stderr, flush=True)
+                options = {"batches": args.batches, "profile_batches": args.profile_batches}
+                options.update(device=args.device, precision=precision)
+                rows.append(measure(backbone, frame, dataset, **options))
+    command = " ".join(["python -m sae_forecast.bench.gpu", *argv])
+    print(f"# The GPU path\n\nGenerated by `{command}`.\n\nmachine: {machine_line(args.device)}\n")
+    print(markdown(pd.DataFrame(rows)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Scores of interval forecasts over test windows, shared by the calibration benchmark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sae_forecast.data import fill_gaps
+from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS
+from sae_forecast.training import SeriesWindows
+
+__all__ = ["CHUNK", "COVERAGES", "LEVELS", "IntervalScore", "chunks", "scored_windows"]
+
+COVERAGES = (0.5, 0.8, 0.9, 0.95)
+LEVELS = np.array(DEFAULT_QUANTILE_LEVELS)  # 0.5 -/+ c/2 for every coverage c, and 0.5
+CHUNK = 256  # test windows scored at once
+
+
+class IntervalScore:
+    """Running sums of coverage, width, Winkler score and pinball loss on observed targets.
+
+    Examples
+    --------
+    >>> score = IntervalScore()
+    >>> quantiles = np.linspace(-1, 1, len(LEVELS))[None, :, None, None]  # (1, Q, 1, 1)
+    >>> score.add(quantiles, np.zeros((1, 1, 1)), None)
+    >>> score.result()["cover 95"]
+    100.0
+    """
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, quantiles: np.ndarray, target: np.ndarray, observed) -> None:
+        """``quantiles (b, Q, H, N)`` at ``LEVELS``, ``target (b, H, N)``, same units.
+
+        Targets whose interval is undefined (NaN) are left out of that interval's figures
+        and counted in ``defined``.
+        """
+        mask = np.ones(target.shape, bool) if observed is None else np.asarray(observed)
+        self._add("observed", np.ones(target.shape), mask)
+        for coverage in COVERAGES:
+            lower = quantiles[:, int(np.argmin(abs(LEVELS - (0.5 - coverage / 2))))]
+            upper = quantiles[:, int(np.argmin(abs(LEVELS - (0.5 + coverage / 2))))]
+            known = mask & np.isfinite(lower) & np.isfinite(upper)
+            miss = np.maximum(lower - target, 0) + np.maximum(target - upper, 0)
+            label = f"{100 * coverage:g}"
+            self._add(f"cover {label}", 100.0 * ((lower <= target) & (target <= upper)), known)
+            self._add(f"width {label}", upper - lower, known)
+            self._add(f"winkler {label}", upper - lower + 2 / (1 - coverage) * miss, known)
+        error = target[:, None] - quantiles  # (b, Q, H, N)
+        alpha = LEVELS[None, :, None, None]
+        loss = np.maximum(alpha * error, (alpha - 1) * error).mean(axis=1)
+        self._add("pinball", loss, mask & np.isfinite(loss))
+
+    def _add(self, name: str, values: np.ndarray, mask: np.ndarray) -> None:
+        self.sums[name] = self.sums.get(name, 0.0) + float(np.where(mask, values, 0).sum())
+        self.counts[name] = self.counts.get(name, 0) + int(mask.sum())
+
+    def result(self) -> dict:
+        """Means per figure, and ``defined``: % of observed targets with a 90% interval."""
+        means = {k: total / max(self.counts[k], 1) for k, total in self.sums.items()}
+        means["defined"] = 100.0 * self.counts["cover 90"] / max(self.counts["observed"], 1)
+        del means["observed"]
+        return means
+
+
+def scored_windows(forecaster, frame: pd.DataFrame, borders: dict):
+    series, observed = fill_gaps(forecaster.scaler_.transform(frame.to_numpy(np.float64)))
+    start = borders["test"][0]
+    windows = SeriesWindows(
+        series[start : borders["test"][1]],
+        forecaster.seq_len,
+        forecaster.pred_len_,
+        observed=None if observed is None else observed[start : borders["test"][1]],
+    )
+    return series[: borders["test"][1]], observed, windows
+
+
+def chunks(windows, size: int = CHUNK):
+    for first in range(0, len(windows), size):
+        X, y = windows.batch(np.arange(first, min(first + size, len(windows))))
+        target, mask = y if isinstance(y, tuple) else (y, None)
+        yield first, X.numpy(), target.numpy(), None if mask is None else mask.numpy()

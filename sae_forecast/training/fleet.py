@@ -1,0 +1,188 @@
+"""Windows of a fleet: several series (devices) with the same channels, scaled per device."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sae_forecast.data import Standardiser, chronological_split, count_windows, fill_gaps
+from sae_forecast.training.dataset import SeriesWindows
+
+__all__ = ["FleetWindows"]
+
+
+@dataclass(frozen=True)
+class FleetWindows:
+    """Training and validation windows of a fleet of devices, each scaled on its own.
+
+    Build it with :meth:`from_series`. The devices' series are concatenated once (no window
+    is materialised) and windows never cross from one device to the next; shuffled batches
+    mix devices. Each device is standardised with the statistics of its own training span,
+    so devices at different levels share one model, and its validation windows are its own
+    chronological tail: the early-stopping loss covers the latest stretch of every device.
+
+    Parameters
+    ----------
+    train : SeriesWindows
+        The training windows of every device.
+    valid : SeriesWindows or None
+        The validation tails of every device (None when no device has one).
+    scalers : list of Standardiser
+        One per device that has at least one window, in the order of ``used``.
+    used : list of int
+        Positions (in the input list) of the devices that gave windows.
+    without_tail : list of int
+        Positions of devices too short for a validation tail: all their windows train.
+    without_window : list of int
+        Positions of devices shorter than one window (``seq_len + pred_len`` rows): unused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> devices = [rng.normal(size=(60, 2)), 100 + rng.normal(size=(40, 2))]
+    >>> fleet = FleetWindows.from_series(devices, 8, 4, validation_size=0.2)
+    >>> len(fleet.train), len(fleet.valid)
+    (56, 16)
+    >>> [round(float(s.mean[0])) for s in fleet.scalers]
+    [0, 100]
+    """
+
+    train: SeriesWindows
+    valid: SeriesWindows | None
+    scalers: list[Standardiser]
+    used: list[int]
+    without_tail: list[int]
+    without_window: list[int]
+
+    @classmethod
+    def from_series(
+        cls,
+        series: Sequence[np.ndarray],
+        seq_len: int,
+        pred_len: int,
+        *,
+        validation_size: float | int = 0.1,
+        scale: bool = True,
+        names: Sequence | None = None,
+        columns: Sequence | None = None,
+        device: str = "cpu",
+    ) -> FleetWindows:
+        """Split, scale and window every device of ``series``.
+
+        Parameters
+        ----------
+        series : list of ndarray of shape (n_rows_d, n_channels)
+            One array per device, in original units; NaN marks a gap. All have the same
+            channels (columns) in the same order.
+        seq_len, pred_len : int
+            Lookback and horizon.
+        validation_size : float or int, default=0.1
+            Each device's validation tail: a fraction of its windows or a number of windows;
+            ``pred_len - 1`` windows between its training part and its tail are dropped. A
+            device too short for a tail trains on all its windows.
+        scale : bool, default=True
+            Standardise each device's channels with its training span (else the identity).
+        names : sequence or None, default=None
+            Device names for error messages (positions by default).
+        columns : sequence or None, default=None
+            Channel names for error messages.
+        device : str, default="cpu"
+            Where the windows live.
+
+        Returns
+        -------
+        FleetWindows
+
+        Raises
+        ------
+        ValueError
+            When no device has a complete window, or a device never observes a channel in
+            its training span (the message names the device and the channels).
+        """
+        names = list(range(len(series))) if names is None else list(names)
+        parts, used, tailless, empty, offset = [], [], [], [], 0
+        for position, values in enumerate(series):
+            part = _Device.prepare(
+                values, seq_len, pred_len, validation_size, scale, names[position], columns
+            )
+            if part is None:
+                empty.append(position)
+                continue
+            if len(part.valid) == 0 and validation_size != 0:
+                tailless.append(position)
+            parts.append(part.shifted(offset))
+            used.append(position)
+            offset += part.n_windows
+        if not parts:
+            longest = max((len(v) for v in series), default=0)
+            raise ValueError(
+                f"no device has a complete window of seq_len + pred_len = {seq_len + pred_len} "
+                f"rows (the longest has {longest}); pass longer series, or lower seq_len or "
+                "pred_len."
+            )
+        windows = SeriesWindows(
+            [p.values for p in parts],
+            seq_len,
+            pred_len,
+            observed=_masks(parts),
+            device=device,
+        )
+        valid = np.concatenate([p.valid for p in parts])
+        return cls(
+            train=windows.subset(np.concatenate([p.train for p in parts])),
+            valid=windows.subset(valid) if len(valid) else None,
+            scalers=[p.scaler for p in parts],
+            used=used,
+            without_tail=tailless,
+            without_window=empty,
+        )
+
+
+@dataclass(frozen=True)
+class _Device:
+    """One device's scaled series, gap mask, scaler and window split (indices)."""
+
+    values: np.ndarray
+    observed: np.ndarray | None
+    scaler: Standardiser
+    train: np.ndarray
+    valid: np.ndarray
+    n_windows: int
+
+    @classmethod
+    def prepare(cls, values, seq_len, pred_len, validation_size, scale, name, columns):
+        """Split, scale and fill one device; None when it is shorter than one window."""
+        values = np.asarray(values, dtype=np.float64)
+        n_windows = count_windows(len(values), seq_len, pred_len)
+        if n_windows == 0:
+            return None
+        train, valid = _device_split(n_windows, validation_size, gap=pred_len - 1)
+        train_rows = int(train[-1]) + seq_len + pred_len
+        try:
+            scaler = Standardiser.fit(values[:train_rows], columns=columns, enabled=scale)
+        except ValueError as error:
+            raise ValueError(f"device {name!r}: {error}") from None
+        scaled, observed = fill_gaps(scaler.transform(values))
+        return cls(scaled, observed, scaler, train, valid, n_windows)
+
+    def shifted(self, offset: int) -> _Device:
+        """The same device with its window indices moved by ``offset``."""
+        return replace(self, train=self.train + offset, valid=self.valid + offset)
+
+
+def _device_split(n_windows: int, validation_size, gap: int):
+    """Chronological split of one device; all windows train when there is no room for a tail."""
+    try:
+        return chronological_split(n_windows, validation_size, gap)
+    except ValueError:
+        return np.arange(n_windows), np.arange(0)
+
+
+def _masks(parts: list[_Device]) -> list | None:
+    """The observed masks of every device, or None when no device has a gap."""
+    if all(p.observed is None for p in parts):
+        return None
+    return [np.ones(p.values.shape, bool) if p.observed is None else p.observed for p in parts]

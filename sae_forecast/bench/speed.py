@@ -92,53 +92,45 @@ def _time_kinds(kinds, step, backbone: str, n_channels: int, shape: dict) -> dic
     return interleaved_medians(steps, repeats)
 
 
-def training_table(
-    *,
-    backbones=("RLinear", "iTransformer"),
-    channels=(7, 21, 132, 321),
-    repeats=15,
-    batch_size=32,
-    seq_len=96,
-    pred_len=96,
-    rank=25,
-    pool_size=10,
-    precision="fp32",
-) -> list[dict]:
-    """Milliseconds per training step (forward + backward) of every embedding kind."""
-    shape = dict(batch_size=batch_size, seq_len=seq_len, pred_len=pred_len, repeats=repeats)
-    shape.update(rank=rank, pool_size=pool_size, precision=precision)
+SHAPE = dict(batch_size=32, seq_len=96, pred_len=96, rank=25, pool_size=10, precision="fp32")
+
+
+def _timed_rows(kinds, step, backbones, channels, repeats, shape) -> list[dict]:
+    """Medians (ms) of ``step`` for every kind, backbone and channel count."""
+    shape = {**SHAPE, **shape, "repeats": repeats}
     rows = []
     for backbone in backbones:
         for n in channels:
-            ms = _time_kinds(EMBEDDING_KINDS, _train_step, backbone, n, shape)
-            rows.append({"backbone": backbone, "N": n, **ms})
-            rows[-1]["lightsae/shared"] = ms["lightsae"] / ms["shared"]
-            print(f"  timed training {backbone} N={n}", file=sys.stderr, flush=True)
+            rows.append(
+                {"backbone": backbone, "N": n, **_time_kinds(kinds, step, backbone, n, shape)}
+            )
+            print(f"  timed {step.__name__} {backbone} N={n}", file=sys.stderr, flush=True)
     return rows
 
 
-def inference_table(
-    *,
-    backbones=("RLinear", "iTransformer"),
-    channels=(7, 21, 132, 321),
-    repeats=15,
-    batch_size=32,
-    seq_len=96,
-    pred_len=96,
-    rank=25,
-    pool_size=10,
-    precision="fp32",
+def training_table(
+    *, backbones=("RLinear", "iTransformer"), channels=(7, 21, 132, 321), repeats=15, **shape
 ) -> list[dict]:
-    """Milliseconds per eval batch: shared, independent and LightSAE with cached weights."""
-    shape = dict(batch_size=batch_size, seq_len=seq_len, pred_len=pred_len, repeats=repeats)
-    shape.update(rank=rank, pool_size=pool_size, precision=precision)
-    rows = []
-    for backbone in backbones:
-        for n in channels:
-            ms = _time_kinds(("shared", "independent", "lightsae"), _infer, backbone, n, shape)
-            cached = ms.pop("lightsae")
-            row = {"backbone": backbone, "N": n, **ms, "lightsae (cached)": cached}
-            rows.append({**row, "cached/independent": cached / ms["independent"]})
+    """Milliseconds per training step (forward + backward) of every embedding kind.
+
+    ``shape`` overrides ``SHAPE`` (batch_size, seq_len, pred_len, rank, pool_size, precision).
+    """
+    rows = _timed_rows(EMBEDDING_KINDS, _train_step, backbones, channels, repeats, shape)
+    return [{**row, "lightsae/shared": row["lightsae"] / row["shared"]} for row in rows]
+
+
+def inference_table(
+    *, backbones=("RLinear", "iTransformer"), channels=(7, 21, 132, 321), repeats=15, **shape
+) -> list[dict]:
+    """Milliseconds per eval batch: shared, independent and LightSAE with cached weights.
+
+    ``shape`` overrides ``SHAPE`` as in :func:`training_table`.
+    """
+    kinds = ("shared", "independent", "lightsae")
+    rows = _timed_rows(kinds, _infer, backbones, channels, repeats, shape)
+    for row in rows:
+        row["lightsae (cached)"] = cached = row.pop("lightsae")
+        row["cached/independent"] = cached / row["independent"]
     return rows
 
 

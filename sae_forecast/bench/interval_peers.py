@@ -7,9 +7,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from sae_forecast.bench.interval_scores import COVERAGES, LEVELS, IntervalScore, scored_windows
+from sae_forecast.bench.interval_scores import COVERAGES, LEVELS, IntervalScore, test_windows
+from sae_forecast.data import Standardiser
 
-__all__ = ["neuralforecast_scores", "peer_scores"]
+__all__ = ["neuralforecast_scores", "peer_scores", "refits"]
 
 
 def _peer_window(peer, actual: pd.DataFrame, scaler):
@@ -27,8 +28,26 @@ def _peer_window(peer, actual: pd.DataFrame, scaler):
     return scaled[None], np.nan_to_num(target)[None], ~np.isnan(target)[None]
 
 
+def _zero_width_share(quantiles: np.ndarray) -> float:
+    """Share of steps and channels whose 95% interval has zero width: those with no
+    residual in ConformalIntervals' sampled matrix (sktime then uses a zero residual)."""
+    lower, upper = (quantiles[:, int(np.argmin(abs(LEVELS - a)))] for a in (0.025, 0.975))
+    return float(np.mean(upper - lower <= 0))
+
+
+def refits(peer) -> int:
+    """Models fitted for the residual matrix of a fitted ConformalIntervals, all channels."""
+    fitted = peer.forecasters_  # a frame of per-channel clones when sktime vectorised
+    clones = fitted.to_numpy().ravel() if isinstance(fitted, pd.DataFrame) else [peer]
+    return sum(len(clone.forecasters_) for clone in clones)
+
+
 def peer_scores(forecaster, frame, borders, args) -> dict:
-    """sktime's ConformalIntervals around a clone of ``forecaster`` (first channels only)."""
+    """sktime's ConformalIntervals around a clone of ``forecaster`` (first channels only).
+
+    ``--peer-refits`` of the last ``H`` training cutoffs are sampled (seeded) for the
+    residual matrix; sktime ignores a sample of 2 or fewer and refits at all ``H``.
+    """
     from sktime.forecasting.conformal import ConformalIntervals
 
     columns = frame.iloc[:, : args.peer_channels]
@@ -38,45 +57,51 @@ def peer_scores(forecaster, frame, borders, args) -> dict:
         initial_window=valid_end - horizon,
         sample_frac=min(1.0, args.peer_refits / horizon),
     )
+    np.random.seed(0)  # noqa: NPY002 (ConformalIntervals samples with numpy's global state)
     began = time.perf_counter()
     peer.fit(columns.iloc[:valid_end], fh=list(range(1, horizon + 1)))
     fit_s = time.perf_counter() - began
     scaler = forecaster.scaler_
     scaler = type(scaler)(scaler.mean[: args.peer_channels], scaler.std[: args.peer_channels])
     origins = np.linspace(valid_end, borders["test"][1] - horizon, args.peer_windows)
-    score, cutoff, began = IntervalScore(), valid_end, time.perf_counter()
+    score, cutoff, zero_width = IntervalScore(), valid_end, []
+    began = time.perf_counter()
     for origin in origins.astype(int):
         if origin > cutoff:
             peer.update(columns.iloc[cutoff:origin], update_params=False)
             cutoff = origin
-        score.add(*_peer_window(peer, columns.iloc[origin : origin + horizon], scaler))
+        actual = columns.iloc[origin : origin + horizon]
+        quantiles, target, mask = _peer_window(peer, actual, scaler)
+        score.add(quantiles, target, mask)
+        zero_width.append(_zero_width_share(quantiles))
     timing = {"fit_s": fit_s, "predict_s": time.perf_counter() - began}
     extra = {"test_windows": args.peer_windows, "channels": args.peer_channels}
+    extra.update(refits=refits(peer), **{"zero width %": 100 * float(np.mean(zero_width))})
     return {"ConformalIntervals": {**score.result(), **timing, **extra}}
 
 
-def _neuralforecast_model(forecaster, n_windows: int, epochs: int):
+def _neuralforecast_model(settings, n_series: int, n_windows: int):
     """neuralforecast's iTransformer with the forecaster's sizes, lr, epochs and batch."""
     from neuralforecast.losses.pytorch import MQLoss
     from neuralforecast.models import iTransformer
 
-    per_epoch = max(1, n_windows // forecaster.batch_size)
+    per_epoch = max(1, n_windows // settings.batch_size)
     return iTransformer(
-        h=forecaster.pred_len_,
-        input_size=forecaster.seq_len,
-        n_series=forecaster.n_channels_,
-        hidden_size=forecaster.d_model,
-        n_heads=forecaster.n_heads,
-        e_layers=forecaster.n_layers,
-        d_ff=forecaster.d_ff,
-        dropout=forecaster.dropout,
+        h=settings.pred_len,
+        input_size=settings.seq_len,
+        n_series=n_series,
+        hidden_size=settings.d_model,
+        n_heads=settings.n_heads,
+        e_layers=settings.n_layers,
+        d_ff=settings.d_ff,
+        dropout=settings.dropout,
         loss=MQLoss(quantiles=list(LEVELS)),
-        learning_rate=forecaster.lr,
-        max_steps=epochs * per_epoch,
-        num_lr_decays=epochs,  # halved every epoch, as here
+        learning_rate=settings.lr,
+        max_steps=settings.max_epochs * per_epoch,
+        num_lr_decays=settings.max_epochs,  # halved every epoch, as here
         val_check_steps=per_epoch,
-        early_stop_patience_steps=forecaster.patience,
-        windows_batch_size=forecaster.batch_size,
+        early_stop_patience_steps=settings.patience,
+        windows_batch_size=settings.batch_size,
         random_seed=0,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -84,29 +109,30 @@ def _neuralforecast_model(forecaster, n_windows: int, epochs: int):
     )
 
 
-def neuralforecast_scores(forecaster, frame, borders, args) -> dict:
-    """neuralforecast's quantile-loss iTransformer on the same scaled series (gaps filled
+def neuralforecast_scores(settings, frame, borders, args) -> dict:
+    """neuralforecast's quantile-loss iTransformer with the sizes of ``settings`` (an
+    unfitted forecaster of the run) on the series scaled by its training part (gaps filled
     forward), fitted once, scored on every ``--nf-stride``-th test window."""
     import neuralforecast
     from neuralforecast import NeuralForecast
 
-    series, _, windows = scored_windows(forecaster, frame, borders)
+    horizon, valid_end = settings.pred_len, borders["valid"][1]
+    scaler = Standardiser.fit(frame.iloc[: borders["train"][1]].to_numpy(np.float64))
+    series, _, windows = test_windows(scaler, settings.seq_len, horizon, frame, borders)
     names = [f"c{i}" for i in range(series.shape[1])]
-    table = pd.DataFrame(series, index=frame.index[: len(series)], columns=names)
-    long = table.rename_axis("ds").reset_index().melt("ds", var_name="unique_id", value_name="y")
-    valid_end, horizon = borders["valid"][1], forecaster.pred_len_
-    n_train = borders["train"][1] - forecaster.seq_len - horizon + 1
-    model = _neuralforecast_model(forecaster, n_train, forecaster.max_epochs)
-    engine = NeuralForecast(models=[model], freq=pd.infer_freq(frame.index[:10]))
+    table = pd.DataFrame(series, index=pd.RangeIndex(len(series), name="ds"), columns=names)
+    long = table.reset_index().melt("ds", var_name="unique_id", value_name="y")
+    n_train = borders["train"][1] - settings.seq_len - horizon + 1
+    model = _neuralforecast_model(settings, len(names), n_train)
+    engine = NeuralForecast(models=[model], freq=1)  # positional rows, as the protocol
     began = time.perf_counter()
-    engine.fit(long[long["ds"] < table.index[valid_end]], val_size=valid_end - borders["train"][1])
+    engine.fit(long[long["ds"] < valid_end], val_size=valid_end - borders["train"][1])
     fit_s, score, crossed = time.perf_counter() - began, IntervalScore(), 0.0
     began = time.perf_counter()
     chosen = np.arange(0, len(windows), args.nf_stride)
     for index in chosen:
         start = borders["test"][0] + index  # the window's first lookback row
-        lookback = table.index[start : start + forecaster.seq_len]
-        history = long[long["ds"].isin(lookback)]
+        history = long[(long["ds"] >= start) & (long["ds"] < start + settings.seq_len)]
         predicted = engine.predict(df=history).set_index("unique_id").loc[names]
         values = predicted.drop(columns="ds").to_numpy()  # (N * H, Q), levels in order
         quantiles = values.reshape(len(names), horizon, -1).transpose(2, 1, 0)[None]

@@ -9,7 +9,15 @@ from sae_forecast.data import fill_gaps
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS
 from sae_forecast.training import SeriesWindows
 
-__all__ = ["CHUNK", "COVERAGES", "LEVELS", "IntervalScore", "chunks", "scored_windows"]
+__all__ = [
+    "CHUNK",
+    "COVERAGES",
+    "LEVELS",
+    "IntervalScore",
+    "chunks",
+    "scored_windows",
+    "test_windows",
+]
 
 COVERAGES = (0.5, 0.8, 0.9, 0.95)
 LEVELS = np.array(DEFAULT_QUANTILE_LEVELS)  # 0.5 -/+ c/2 for every coverage c, and 0.5
@@ -67,15 +75,25 @@ class IntervalScore:
 
 
 def scored_windows(forecaster, frame: pd.DataFrame, borders: dict):
-    series, observed = fill_gaps(forecaster.scaler_.transform(frame.to_numpy(np.float64)))
-    start = borders["test"][0]
-    windows = SeriesWindows(
-        series[start : borders["test"][1]],
-        forecaster.seq_len,
-        forecaster.pred_len_,
-        observed=None if observed is None else observed[start : borders["test"][1]],
+    """The fitted forecaster's scaled, filled series up to the test end, its observed mask
+    and the test windows (see :func:`test_windows`)."""
+    return test_windows(
+        forecaster.scaler_, forecaster.seq_len, forecaster.pred_len_, frame, borders
     )
-    return series[: borders["test"][1]], observed, windows
+
+
+def test_windows(scaler, seq_len: int, horizon: int, frame: pd.DataFrame, borders: dict):
+    """``frame`` scaled by ``scaler`` and forward-filled (up to the test end), its observed
+    mask (None without gaps) and the ``SeriesWindows`` of the test part."""
+    series, observed = fill_gaps(scaler.transform(frame.to_numpy(np.float64)))
+    start, end = borders["test"]
+    windows = SeriesWindows(
+        series[start:end],
+        seq_len,
+        horizon,
+        observed=None if observed is None else observed[start:end],
+    )
+    return series[:end], observed, windows
 
 
 def chunks(windows, size: int = CHUNK):

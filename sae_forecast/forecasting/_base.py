@@ -98,16 +98,17 @@ class LightSAEForecaster(BaseForecaster):
         is forecast once, and the signed residuals per horizon step and channel (original
         units) give the quantiles (split conformal); ``update`` adds the residuals of the new
         rows (a rolling window of ``calibration_size`` rows). With ``validation_size=0`` the
-        last training rows are used in sample and a warning says the intervals may be too
-        narrow. ``"quantile"``: the network also forecasts ``quantile_levels``, trained with
+        last 1000 training rows are used in sample and a warning says the intervals may be
+        too narrow. ``"quantile"``: the network also forecasts ``quantile_levels``, trained with
         the pinball loss; the point forecast is its median.
     quantile_levels : tuple of float or None, default=None
         Levels trained by ``interval_method="quantile"``; must include 0.5, other levels
         are interpolated between them. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9,
         0.95, 0.975).
-    calibration_size : int, default=1000
+    calibration_size : int or None, default=None
         ``interval_method="conformal"``: number of most recent forecast rows whose
-        residuals calibrate the intervals.
+        residuals calibrate the intervals, and the rolling window ``update`` keeps. None:
+        every row of the validation tail, and as many rows after ``update``.
     gate_penalty : {"balance", "entropy"} or None, default=None
         Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
     gate_penalty_weight : float, default=0.01
@@ -186,7 +187,7 @@ class LightSAEForecaster(BaseForecaster):
         fine_tune_epochs=1,
         interval_method="conformal",
         quantile_levels=None,
-        calibration_size=1000,
+        calibration_size=None,
         gate_penalty=None,
         gate_penalty_weight=0.01,
         adapt="auto",

@@ -10,7 +10,7 @@ below the median, ``ceil((n+1) a)`` above; clipped to the smallest/largest resid
 ``n`` is too small), with the lower quantiles never above and the upper never below the point
 forecast. ``update`` forecasts the new rows with the network as it was before the update and
 appends their residuals; the oldest are dropped beyond ``calibration_size`` rows (a rolling
-window).
+window; by default as many rows as the validation tail gave).
 
 ``interval_method="quantile"`` trains the backbone's quantile variant
 (:mod:`sae_forecast.nn.quantile`) with the pinball loss; quantiles between its trained levels
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 INTERVAL_METHODS = ("conformal", "quantile")
+IN_SAMPLE_ROWS = 1000  # rows calibrating in sample when there is no validation tail
 
 
 def diagonal_residuals(forecasts: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -133,8 +134,9 @@ def interval_net(forecaster) -> tuple[type, type, dict]:
     if method not in INTERVAL_METHODS:
         raise ValueError(f"interval_method must be one of {INTERVAL_METHODS}, got {method!r}.")
     size = forecaster.calibration_size
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"calibration_size must be a positive integer, got {size!r}.")
+    integer = isinstance(size, (int, np.integer)) and not isinstance(size, bool)
+    if size is not None and not (integer and size >= 1):
+        raise ValueError(f"calibration_size must be None or a positive integer, got {size!r}.")
     if method == "conformal":
         return ForecastingNet, forecaster._backbone, {}
     if getattr(forecaster, "accelerator", None) is not None:
@@ -174,17 +176,23 @@ def target_residuals(forecaster, series: np.ndarray, observed, first: int) -> np
 def calibrate(forecaster, series: np.ndarray, observed, valid) -> ConformalCalibration | None:
     """The conformal calibration at the end of ``fit`` (None for ``interval_method="quantile"``).
 
-    ``valid`` are the validation window indices; without any, the last rows of the training
-    span are used in sample (intervals then tend to be too narrow).
+    ``valid`` are the validation window indices: every row they forecast calibrates (the
+    most recent ``calibration_size`` when it is set). Without any, the last
+    ``IN_SAMPLE_ROWS`` rows of the training span are used in sample (intervals then tend to
+    be too narrow).
     """
     if forecaster.interval_method != "conformal":
         return None
     seq_len, horizon = forecaster.seq_len, forecaster.pred_len_
-    first = int(valid[0]) + seq_len if len(valid) else seq_len + horizon - 1
-    first = max(first, len(series) - forecaster.calibration_size)
+    if len(valid):
+        first = int(valid[0]) + seq_len
+    else:
+        first = max(seq_len + horizon - 1, len(series) - IN_SAMPLE_ROWS)
+    if forecaster.calibration_size is not None:
+        first = max(first, len(series) - forecaster.calibration_size)
     return ConformalCalibration(
         target_residuals(forecaster, series, observed, first),
-        size=forecaster.calibration_size,
+        size=forecaster.calibration_size or len(series) - first,
         tail=series[-(seq_len + horizon - 1) :],
         source="validation" if len(valid) else "training",
     )

@@ -138,6 +138,19 @@ def test_coverage_is_near_nominal_on_a_series_with_known_noise(method, tolerance
         assert abs(share - coverage) < tolerance, found
 
 
+def test_by_default_every_row_the_validation_windows_forecast_calibrates():
+    y = noisy_sine(2600)
+    forecaster = tiny(validation_size=0.5, max_epochs=1).fit(y.iloc[:2500])
+    valid = forecaster._split_windows(2500)[1]
+    n_rows = 2500 - (int(valid[0]) + forecaster.seq_len)
+    assert n_rows > 1000  # more than a fixed window of 1000 rows would keep
+    assert len(forecaster.calibration_.residuals) == n_rows
+    forecaster.update(y.iloc[2500:], update_params=False)
+    assert len(forecaster.calibration_.residuals) == n_rows  # a rolling window of that size
+    capped = tiny(validation_size=0.5, max_epochs=1, calibration_size=7).fit(y.iloc[:2500])
+    assert len(capped.calibration_.residuals) == 7
+
+
 def test_update_shifts_the_calibration_to_the_new_noise_level():
     quiet, loud = noisy_sine(600, noise=0.5, seed=2), noisy_sine(800, noise=4.0, seed=3)
     y = pd.concat([quiet, loud.iloc[600:]])
@@ -228,7 +241,7 @@ def test_interpolation_between_levels_and_its_range_error():
     ("settings", "message"),
     [
         ({"interval_method": "bootstrap"}, "interval_method must be one of"),
-        ({"calibration_size": 0}, "calibration_size must be a positive integer"),
+        ({"calibration_size": 0}, "calibration_size must be None or a positive integer"),
         ({"interval_method": "quantile", "quantile_levels": (0.1, 0.9)}, r"include 0\.5"),
     ],
 )

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml setup.cfg constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m sae_forecast.bench --preset quick --datasets ETTh1 beijing_air --backbones RLinear iTransformer --embeddings shared lightsae --horizons 96 --out demo_out
+	$(PY) -m sae_forecast.bench accuracy --preset quick --datasets ETTh1 beijing_air --backbones RLinear iTransformer --embeddings shared lightsae --horizons 96 --out demo_out
 	$(PY) examples/forecast_intervals.py --out demo_out
 
 test: $(STAMP)
@@ -38,31 +38,30 @@ docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench-speed: $(STAMP)
-	$(PY) -m sae_forecast.bench.speed
+	$(PY) -m sae_forecast.bench speed --out docs/benchmarks
 
-# Regenerates every generated page of docs/ (hours on 2 cores; run on an idle machine).
-# Runs already recorded in a page's runs.jsonl are not trained again: delete it to rerun.
+# Regenerates every generated page of docs/ (hours on 2 cores; run on an idle machine):
+# `python -m sae_forecast.bench <study>` computes the cells not yet in the study's records
+# (runs.jsonl, or speed/overhead/scaling.jsonl in docs/benchmarks), then writes the page from
+# the records alone: delete a record file to measure again.
+BENCH := $(PY) -m sae_forecast.bench
 BF16 := --preset results --datasets ETTh1 --backbones iTransformer PatchTST \
 	--embeddings shared lightsae --horizons 96 --precision fp32 bf16
+CALIBRATION := --datasets ETTh1 Weather beijing_air --methods conformal quantile --peer-windows 12 \
+	--peer-refits 4 --peer-channels 2 --threads 1 --out docs/benchmarks/intervals
 bench-docs: $(STAMP)
-	mkdir -p docs/benchmarks
-	$(PY) -m sae_forecast.bench.speed > docs/benchmarks/speed.md
-	$(PY) -m sae_forecast.bench.overhead > docs/benchmarks/overhead.md
-	$(PY) -m sae_forecast.bench $(BF16) --out docs/benchmarks/bf16
-	$(PY) -m sae_forecast.bench --preset results --out docs
-	$(PY) -m sae_forecast.bench --preset reference --out docs/reference
-	$(PY) -m sae_forecast.bench --preset reference_pooled --out docs/reference_pooled
-	$(PY) -m sae_forecast.bench.analysis --results docs/runs.jsonl --out docs/analysis
-	$(PY) -m sae_forecast.bench.gaps --epochs-itransformer 2 --cost --out docs/benchmarks/gaps
-	$(PY) -m sae_forecast.bench.fleet --backbones RLinear --embeddings lightsae --stations 4
-	$(PY) -m sae_forecast.bench.calibration --datasets ETTh1 Weather beijing_air --backbones RLinear \
-		--methods conformal quantile --peer-windows 12 --peer-refits 4 --peer-channels 2 \
-		--threads 1 --out docs/benchmarks/intervals
+	$(BENCH) speed --out docs/benchmarks
+	$(BENCH) overhead --out docs/benchmarks
+	$(BENCH) accuracy $(BF16) --out docs/benchmarks/bf16
+	$(BENCH) accuracy --preset results --out docs
+	$(BENCH) accuracy --preset reference --out docs/reference
+	$(BENCH) accuracy --preset reference_pooled --out docs/reference_pooled
+	$(BENCH) analysis --results docs/runs.jsonl --out docs/analysis
+	$(BENCH) gaps --epochs-itransformer 2 --cost --out docs/benchmarks/gaps
+	$(BENCH) fleet --backbones RLinear --embeddings lightsae --stations 4 --out docs/benchmarks/fleet
 	# the neuralforecast rows need neuralforecast (not a dependency): see docs/intervals.md
-	$(PY) -m sae_forecast.bench.calibration --datasets ETTh1 Weather beijing_air --backbones iTransformer \
-		--methods conformal quantile --peer-windows 12 --peer-refits 4 --peer-channels 2 \
-		--threads 1 --out docs/benchmarks/intervals
-	$(PY) -m sae_forecast.bench.scaling --batches 2 --threads 1 > docs/benchmarks/scaling.md
+	$(BENCH) calibration --backbones RLinear iTransformer $(CALIBRATION)
+	$(BENCH) scaling --batches 2 --threads 1 --out docs/benchmarks
 
 clean:
 	rm -rf $(VENV) docs/_build demo_out bench_out

@@ -13,8 +13,8 @@ import pandas as pd
 
 from sae_forecast.analysis import agreement, cluster_channels, gate_matrix, plot_gain_vs_channels
 from sae_forecast.bench import mechanism
-from sae_forecast.bench.presets import default_pool_size
-from sae_forecast.bench.runs import Run, train
+from sae_forecast.bench.presets import ANALYSIS_DEFAULTS, ANALYSIS_LRS, Run, default_pool_size
+from sae_forecast.bench.runs import train
 from sae_forecast.data import load_dataset, make_heterogeneous_series
 
 __all__ = [
@@ -25,16 +25,15 @@ __all__ = [
     "synthetic_study",
 ]
 
-ABLATION_DEFAULTS = {"max_epochs": 30, "pool_size": 10}
 ALL_KINDS = ("shared", "independent", "sae", "sae_lowrank", "lightsae")
 PENALTIES = ((None, 0.0), ("balance", 0.01), ("balance", 0.1), ("entropy", 0.01), ("entropy", 0.1))
 
 
 def _fit(dataset, embedding, *, data_home=None, frame=None, columns=None, **parameters):
     """Train one RLinear run; return ``(net, record)``, the record naming its r and K."""
-    parameters = tuple(sorted({**ABLATION_DEFAULTS, **parameters}.items()))
+    parameters = tuple(sorted({**ANALYSIS_DEFAULTS, **parameters}.items()))
     run = Run(
-        dataset, "RLinear", embedding, 96, lrs=(0.005,), columns=columns, parameters=parameters
+        dataset, "RLinear", embedding, 96, lrs=ANALYSIS_LRS, columns=columns, parameters=parameters
     )
     forecaster, record = train(run, data_home, frame)
     return forecaster.net_, {**record, "rank": forecaster.rank, "pool_size": forecaster.pool_size}

@@ -1,38 +1,26 @@
-"""``python -m sae_forecast.bench.analysis``: ablations, sensitivity, mechanism, verdict.
+"""Analysis: ablations, sensitivity, mechanism and the verdict on the paper's claims.
 
-Each study in ``--studies`` trains on ``--dataset`` (``beijing_air``: 12 stations x 11 variables)
-or on generated series and saves its tables as CSV files in ``--out``; every page (see
-``SECTIONS``) is then rebuilt from all the CSV files there, so studies can run one at a time and
-``--studies`` alone only rebuilds. With ``--results`` (the accuracy ``runs.jsonl``) it also
-writes ``../verdict.md``: each claim of the paper, the measured figure and the verdict.
+Each cell is one study of :data:`STUDIES` (``--studies``), trained on ``--dataset``
+(``beijing_air``: 12 stations x 11 variables) or on generated series; its record holds the
+tables it measured, and its figures are saved in ``--out``. Every page (see ``SECTIONS``) is
+rebuilt from the records, so studies can run one at a time. With ``--results`` (the accuracy
+``runs.jsonl``) it also writes ``../verdict.md``: each claim, the measured figure, the verdict.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 
 from sae_forecast.bench import ablation, speed
-from sae_forecast.bench.report import machine_line, markdown, markdown_table
-from sae_forecast.bench.runs import load_records
+from sae_forecast.bench.report import markdown, markdown_table
+from sae_forecast.bench.runner import Cell, load_records
 from sae_forecast.bench.tables import add_derived_columns
 from sae_forecast.bench.verdict import RULES, verdict_rows
 
-SAVED = {  # every frame a study saves, and its file in --out
-    "embedding": "embedding.csv",
-    "ranks": "ranks.csv",
-    "clusters": "clusters.csv",
-    "rank_pool": "rank_pool.csv",
-    "penalty": "gate_penalty.csv",
-    "channels": "channels.csv",
-    "synthetic": "synthetic.csv",
-    "synthetic_ari": "synthetic_ari.csv",
-    "inference": "inference.csv",
-}
+KEY = ("key",)
+DEFAULT_OUT = "docs/analysis"
 RUN_COLUMNS = ["embedding", "rank", "pool_size", "params", "epochs", "mse", "mae"]
 RUN_COLUMNS += ["mse_change_pct", "s_per_epoch", "threads"]  # the timing depends on it
 PENALTY_COLUMNS = ["setting", "mse", "mae", "epochs", "normalised_entropy"]
@@ -73,11 +61,14 @@ FIGURES = {  # markdown after a table
 
 
 def _inference(dataset: str, data_home=None):
-    timing = speed.inference_table(channels=(132,), repeats=15)  # the other sizes: speed's
-    return {"inference": pd.DataFrame(timing)}, {}
+    timing = [  # the other sizes: the speed study's
+        {"backbone": b, "N": 132, **speed.time_kinds(speed.INFERENCE_KINDS, "inference", b, 132)}
+        for b in ("RLinear", "iTransformer")
+    ]
+    return {"inference": speed.with_ratios("inference", pd.DataFrame(timing))}, {}
 
 
-STUDIES = {  # each returns (frames by name in SAVED, figures by file name)
+STUDIES = {  # each returns (frames by table name, figures by file name)
     "embedding": ablation.embedding_study,
     "rank_pool": ablation.rank_pool_study,
     "penalty": ablation.penalty_study,
@@ -98,7 +89,7 @@ def _views(found: dict) -> dict:
     return views
 
 
-def write_pages(out: Path, header: str, found: dict, dataset: str) -> list[str]:
+def _write_pages(out: Path, header: str, found: dict, dataset: str) -> list[str]:
     """Write every page with at least one table in ``found``; return their names."""
     views, pages = _views(found), {}
     for page, table, heading in SECTIONS:
@@ -131,59 +122,47 @@ def write_verdict(path: Path, header: str, results: str, found: dict) -> None:
     )
 
 
-def _header(argv: list[str], studies: list[str], out: Path) -> str:
-    command = f"`python -m sae_forecast.bench.analysis {' '.join(argv)}`"
+def add_options(parser) -> None:
+    """The dataset, the studies and the accuracy records of the verdict."""
+    parser.add_argument("--dataset", default="beijing_air")
+    parser.add_argument(
+        "--studies", nargs="*", choices=list(STUDIES), default=list(STUDIES),
+        help="studies to run when not recorded yet (none: only rebuild the pages)",
+    )  # fmt: skip
+    parser.add_argument("--results", help="runs.jsonl of the accuracy benchmark (verdict)")
+
+
+def cells(args) -> list[Cell]:
+    """One cell per study asked for."""
+    return [Cell((study,), f"study: {study}", study) for study in STUDIES if study in args.studies]
+
+
+def compute(cell: Cell, args) -> list[dict]:
+    """Run one study: its tables in the record, its figures saved in ``--out``."""
+    frames, figures = STUDIES[cell.spec](args.dataset, args.data_home)
+    for name, figure in figures.items():
+        figure.savefig(args.out / name, dpi=120)
+    return [{"tables": {name: frame.to_dict("records") for name, frame in frames.items()}}]
+
+
+def write_page(out: Path, records: pd.DataFrame, invocation, args) -> None:
+    """Every page with a recorded table, and the verdict when ``--results`` is given."""
+    found = {}
+    for tables in records.get("tables", []):  # a later record of a study replaces an earlier
+        found.update({name: pd.DataFrame(rows) for name, rows in tables.items()})
+    studies = [key for (key,) in invocation.computed]
+    header = _header(invocation, studies)
+    _write_pages(out, header, found, args.dataset)
+    if args.results:
+        write_verdict(out.parent / "verdict.md", header, args.results, found)
+
+
+def _header(invocation, studies: list[str]) -> str:
     if studies:
         provenance = (
             f"Studies trained in this invocation: {', '.join(studies)}; any other section "
-            f"comes from the study CSVs saved in `{out}` by earlier invocations."
+            "comes from the records of earlier invocations."
         )
     else:
-        provenance = f"Nothing trained in this invocation: rebuilt from the CSVs in `{out}`."
-    return f"Generated by {command} on {machine_line()}. {provenance}\n\n"
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m sae_forecast.bench.analysis", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--dataset", default="beijing_air")
-    parser.add_argument(
-        "--studies",
-        nargs="*",
-        choices=list(STUDIES),
-        default=list(STUDIES),
-        help="studies to run (none: only rebuild the pages and the verdict from --out)",
-    )
-    parser.add_argument("--results", help="runs.jsonl of the accuracy benchmark (verdict)")
-    parser.add_argument("--data-home")
-    parser.add_argument("--out", default="docs/analysis")
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    print(f"# sae_forecast analysis on {args.dataset}\n\nmachine: {machine_line()}", flush=True)
-    studies = [study for study in STUDIES if study in args.studies]
-    for study in studies:
-        print(f"study: {study}", flush=True)
-        frames, figures = STUDIES[study](args.dataset, args.data_home)
-        for name, frame in frames.items():
-            frame.to_csv(out / SAVED[name], index=False)
-        for name, figure in figures.items():
-            figure.savefig(out / name, dpi=120)
-    found = {key: pd.read_csv(out / name) for key, name in SAVED.items() if (out / name).exists()}
-    header = _header(argv, studies, out)
-    write_pages(out, header, found, args.dataset)
-    if args.results:
-        write_verdict(out.parent / "verdict.md", header, args.results, found)
-    print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        provenance = "Nothing trained in this invocation: rebuilt from the records."
+    return f"{invocation.generated}. {provenance}\n\n"

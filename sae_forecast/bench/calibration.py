@@ -1,4 +1,4 @@
-"""``python -m sae_forecast.bench.calibration``: are the forecast intervals honest?
+"""Calibration: are the forecast intervals honest?
 
 Each forecaster (the ``results`` preset's sizes, learning rates and epoch caps, LightSAE
 embedding, H=96) is fitted on the training and validation rows of the standard protocol,
@@ -31,87 +31,94 @@ that calibrate it (1 when the two periods are alike).
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-import torch
 
 from sae_forecast.bench.interval_peers import neuralforecast_scores, peer_scores
-from sae_forecast.bench.interval_scores import (
-    CHUNK,
-    COVERAGES,
-    LEVELS,
-    IntervalScore,
-    chunks,
-    scored_windows,
-)
-from sae_forecast.bench.presets import build_runs
-from sae_forecast.bench.report import machine_line, markdown
-from sae_forecast.bench.runs import (
-    SEQ_LEN,
-    Run,
-    append_record,
-    load_records,
-    protocol_forecaster,
-    train,
-)
-from sae_forecast.data import CATALOG, fill_gaps, load_dataset, split_borders
-from sae_forecast.forecasting import FORECASTERS
-from sae_forecast.forecasting._intervals import ConformalCalibration, calibrate, target_residuals
+from sae_forecast.bench.interval_scores import CHUNK, COVERAGES, LEVELS, IntervalScore
+from sae_forecast.bench.presets import SEQ_LEN, Run, build_runs
+from sae_forecast.bench.report import markdown
+from sae_forecast.bench.runner import Cell
+from sae_forecast.bench.runs import protocol_forecaster, series, train
+from sae_forecast.data import CATALOG, split_borders
+from sae_forecast.forecasting import FORECASTERS, SplitConformal
 
+KEY = ("key", "method")
+DEFAULT_OUT = "docs/benchmarks/intervals"
 CAPPED_ROWS = 1000  # the static calibration on the most recent validation rows only
-
-
-def _rolling(point, residuals, origin: int, refresh: int, size: int, std) -> np.ndarray:
-    """Quantiles of windows ``point (b, H, N)`` whose first starts at residual row
-    ``origin``, recalibrated every ``refresh`` windows on the ``size`` rows before."""
-    quantiles = np.empty((len(point), len(LEVELS), *point.shape[1:]), point.dtype)
-    for row in range(0, len(point), refresh):
-        end = origin + row
-        recent = ConformalCalibration(residuals[max(0, end - size) : end], size=size, tail=None)
-        block = slice(row, row + refresh)
-        quantiles[block] = point[block, None] + recent.offsets(LEVELS) / std
-    return quantiles
-
-
 NEURALFORECAST = "neuralforecast iTransformer"
 CONFORMAL = ("conformal", f"conformal, last {CAPPED_ROWS} rows", "conformal rolling")
+
+
+def _scaled(forecaster, values: np.ndarray) -> np.ndarray:
+    """Original units to the forecaster's scaled units (channels last)."""
+    return (values - forecaster.scaler_.mean) / forecaster.scaler_.std
+
+
+def _add(score: IntervalScore, forecaster, quantiles, forecasts) -> None:
+    """Score quantiles ``(b, Q, H, N)`` (original units) of ``forecasts``' windows."""
+    target = np.nan_to_num(_scaled(forecaster, forecasts.target))
+    score.add(_scaled(forecaster, quantiles), target, forecasts.observed)
+
+
+def _chunks(forecaster, frame, borders, size: int, alpha=LEVELS):
+    """``(first window, WindowForecasts)`` of the test windows, ``size`` windows at a time."""
+    start, end = borders["test"]
+    horizon = forecaster.pred_len_
+    for first in range(0, end - start - SEQ_LEN - horizon + 1, size):
+        last_row = min(end, start + first + size + SEQ_LEN + horizon - 1)
+        yield (
+            first,
+            forecaster.forecast_windows(frame.iloc[:last_row], start=start + first, alpha=alpha),
+        )
 
 
 def conformal_scores(forecaster, frame, borders, refresh: int) -> dict:
     """Scores over every test window of the static calibration (the default, every
     validation row; and the last ``CAPPED_ROWS`` of them) and the rolling one, with times."""
-    series, observed, windows = scored_windows(forecaster, frame, borders)
-    std, size = forecaster.scaler_.std, len(forecaster.calibration_.residuals)
-    first_target = borders["test"][0] + forecaster.seq_len
-    first = max(first_target - size, forecaster.seq_len + forecaster.pred_len_ - 1)
-    residuals = target_residuals(forecaster, series, observed, first)  # rows first..end
-    capped = ConformalCalibration(residuals[: first_target - first], size=CAPPED_ROWS, tail=None)
-    static = {
-        CONFORMAL[0]: (forecaster.calibration_.offsets(LEVELS) / std).astype(np.float32),
-        CONFORMAL[1]: (capped.offsets(LEVELS) / std).astype(np.float32),
-    }  # (Q, H, N)
+    size = len(forecaster.intervals_.residuals)
+    first_target = borders["test"][0] + SEQ_LEN
+    first = max(first_target - size, SEQ_LEN + forecaster.pred_len_ - 1)
+    residuals = forecaster.row_residuals(frame.iloc[: borders["test"][1]], first=first)
+    n_calibration = first_target - first
+    capped = SplitConformal(size=CAPPED_ROWS).calibrate(residuals[:n_calibration])
+    capped = capped.offsets(LEVELS)[None]  # (1, Q, H, N)
     scores = {name: IntervalScore() for name in CONFORMAL}
     seconds = {"predict_s": 0.0, "interval_s": 0.0}
-    for start, X, target, mask in chunks(windows, refresh * max(1, CHUNK // refresh)):
-        began = time.perf_counter()
-        point = forecaster.net_.predict(X)  # (b, H, N)
-        predicted = time.perf_counter()
-        quantiles = point[:, None] + static[CONFORMAL[0]][None]  # (b, Q, H, N)
-        seconds["predict_s"] += predicted - began
-        seconds["interval_s"] += time.perf_counter() - predicted
-        scores[CONFORMAL[0]].add(quantiles, target, mask)
-        scores[CONFORMAL[1]].add(point[:, None] + static[CONFORMAL[1]][None], target, mask)
-        origin = first_target + start - first
-        rolling = _rolling(point, residuals, origin, refresh, size, std)
-        scores[CONFORMAL[2]].add(rolling, target, mask)
-    shift = {"test/valid |error|": _error_ratio(residuals, first_target - first)}
+    for start, forecasts in _chunks(forecaster, frame, borders, refresh * max(1, CHUNK // refresh)):
+        seconds["predict_s"] += forecasts.seconds
+        seconds["interval_s"] += forecasts.interval_seconds
+        point = forecasts.point[:, None]
+        _add(scores[CONFORMAL[0]], forecaster, forecasts.quantiles, forecasts)
+        _add(scores[CONFORMAL[1]], forecaster, point + capped, forecasts)
+        rolling = point + rolling_offsets(
+            residuals, n_calibration + start, len(point), refresh, size
+        )
+        _add(scores[CONFORMAL[2]], forecaster, rolling, forecasts)
+    shift = {"test/valid |error|": _error_ratio(residuals, n_calibration)}
     return {name: {**score.result(), **seconds, **shift} for name, score in scores.items()}
+
+
+def rolling_offsets(residuals, origin: int, n_windows: int, refresh: int, size: int):
+    """Offsets ``(n_windows, Q, H, N)`` of windows whose first target is residual row
+    ``origin`` onwards, recalibrated every ``refresh`` windows on the ``size`` rows before
+    (what ``update`` with ``update_params=False`` does).
+
+    Examples
+    --------
+    >>> residuals = np.concatenate([np.ones((2, 1, 1)), np.full((2, 1, 1), 5.0)])
+    >>> rolling_offsets(residuals, 2, 4, 2, 2)[:, -1, 0, 0].tolist()
+    [1.0, 1.0, 5.0, 5.0]
+    """
+    offsets = np.empty((n_windows, len(LEVELS), *residuals.shape[1:]), np.float64)
+    for row in range(0, n_windows, refresh):
+        end = origin + row
+        recent = SplitConformal(size=size).calibrate(residuals[max(0, end - size) : end])
+        offsets[row : row + refresh] = recent.offsets(LEVELS)
+    return offsets
 
 
 def _error_ratio(residuals: np.ndarray, n_calibration: int) -> float:
@@ -127,13 +134,11 @@ def _error_ratio(residuals: np.ndarray, n_calibration: int) -> float:
 
 def quantile_scores(forecaster, frame, borders) -> dict:
     """Scores of a quantile-trained forecaster over every test window, and its times."""
-    _, _, windows = scored_windows(forecaster, frame, borders)
     score, seconds = IntervalScore(), {"predict_s": 0.0, "interval_s": 0.0}
-    for _, X, target, mask in chunks(windows):
-        began = time.perf_counter()
-        _, quantiles = forecaster.net_.forward(X)  # (b, H, N, Q): one pass gives all levels
-        seconds["predict_s"] += time.perf_counter() - began
-        score.add(quantiles.numpy().transpose(0, 3, 1, 2), target, mask)  # (b, Q, H, N)
+    for _, forecasts in _chunks(forecaster, frame, borders, CHUNK):
+        seconds["predict_s"] += forecasts.seconds
+        seconds["interval_s"] += forecasts.interval_seconds
+        _add(score, forecaster, forecasts.quantiles, forecasts)
     return {"quantile": {**score.result(), **seconds}}
 
 
@@ -154,7 +159,7 @@ def sktime_call_ms(forecaster, repeats: int = 20) -> dict:
 
 def _protocol(run: Run, args):
     # positional rows, as the bench's runs use (Weather repeats a timestamp)
-    frame = load_dataset(run.dataset, args.data_home).reset_index(drop=True)
+    frame = series(run.dataset, args.data_home).reset_index(drop=True)
     rule = CATALOG[run.dataset].split
     if args.rows:  # a short prefix for smoke runs, split 70/10/20
         frame, rule = frame.iloc[: args.rows], "ratio_7_1_2"
@@ -173,12 +178,11 @@ def _fit(run: Run, frame, args):
 
 
 def _calibration_seconds(forecaster, frame, borders) -> float:
-    """The conformal calibration that ``fit`` ran, repeated and timed."""
-    values = frame.iloc[: borders["valid"][1]].to_numpy(np.float64)
-    series, observed = fill_gaps(forecaster.scaler_.transform(values))
-    valid = forecaster._split_windows(len(values))[1]
+    """The conformal calibration of ``fit`` (residuals of the validation rows), timed again."""
+    valid = frame.iloc[: borders["valid"][1]]
     began = time.perf_counter()
-    calibrate(forecaster, series, observed, valid)
+    residuals = forecaster.row_residuals(valid, first=borders["train"][1])
+    SplitConformal(size=forecaster.intervals_.size).calibrate(residuals)
     return time.perf_counter() - began
 
 
@@ -197,40 +201,47 @@ def methods(run: Run, args) -> list[str]:
     return names + [NEURALFORECAST] * wants_nf
 
 
-def run_methods(run: Run, args, done=()):
-    """Yield ``(method, row)`` for every method of :func:`methods` not in ``done``.
+_CACHE: dict = {}  # what the cells of one run share: (run key, name) -> value
 
-    The conformal forecaster is fitted unless neuralforecast's row is the only one missing:
-    the other rows use it (the peer wraps a clone of it).
-    """
+
+def _shared(run: Run, name: str, make):
+    """``make()`` once per run (the cells of a run follow each other)."""
+    if (run.key, name) not in _CACHE:
+        if not any(key == run.key for key, _ in _CACHE):
+            _CACHE.clear()
+        _CACHE[run.key, name] = make()
+    return _CACHE[run.key, name]
+
+
+def _conformal_fit(run: Run, args):
+    """The run's forecaster (the default conformal intervals) and its record, times added."""
     frame, borders = _protocol(run, args)
-    wanted = [name for name in methods(run, args) if name not in done]
-    lr = run.lrs[0]
-    if set(wanted) - {NEURALFORECAST}:
-        forecaster, record = _fit(run, frame, args)
-        record["calibration_s"] = _calibration_seconds(forecaster, frame, borders)
-        lr = forecaster.lr
-        yield from _fitted_rows(run, forecaster, record, frame, borders, args, wanted)
-    if NEURALFORECAST in wanted:
-        if len(run.lrs) > 1 and not set(wanted) - {NEURALFORECAST}:
+    forecaster, record = _fit(run, frame, args)
+    record["calibration_s"] = _calibration_seconds(forecaster, frame, borders)
+    return forecaster, record
+
+
+def _row(run: Run, method: str, args) -> dict:
+    """The scores of one method of ``run`` (the conformal fit shared by the run's cells)."""
+    frame, borders = _protocol(run, args)
+    if method == NEURALFORECAST:
+        if (run.key, "fit") not in _CACHE and len(run.lrs) > 1:
             raise ValueError(f"{run.label()}: neuralforecast needs the lr chosen from {run.lrs}.")
+        lr = _CACHE[run.key, "fit"][0].lr if (run.key, "fit") in _CACHE else run.lrs[0]
         settings = protocol_forecaster(run, lr, borders)
-        yield from neuralforecast_scores(settings, frame, borders, args).items()
-
-
-def _fitted_rows(run, forecaster, record, frame, borders, args, wanted):
-    if set(CONFORMAL) & set(wanted):
-        for method, score in conformal_scores(forecaster, frame, borders, args.refresh).items():
-            if method in wanted:
-                yield method, {**_kept(record), **score}
-    if "quantile" in wanted:
+        return neuralforecast_scores(settings, frame, borders, args)[method]
+    forecaster, record = _shared(run, "fit", lambda: _conformal_fit(run, args))
+    if method in CONFORMAL:
+        scores = _shared(
+            run, "conformal", lambda: conformal_scores(forecaster, frame, borders, args.refresh)
+        )
+        return {**_kept(record), **scores[method]}
+    if method == "quantile":
         parameters = {**dict(run.parameters), "interval_method": "quantile"}
         quantile_run = replace(run, lrs=(forecaster.lr,), parameters=tuple(parameters.items()))
         fitted, quantile_record = _fit(quantile_run, frame, args)
-        scores = quantile_scores(fitted, frame, borders)["quantile"]
-        yield "quantile", {**_kept(quantile_record), **scores}
-    if "ConformalIntervals" in wanted:
-        yield from peer_scores(forecaster, frame, borders, args).items()
+        return {**_kept(quantile_record), **quantile_scores(fitted, frame, borders)["quantile"]}
+    return peer_scores(forecaster, frame, borders, args)[method]
 
 
 def calibration_runs(args) -> list[Run]:
@@ -246,8 +257,8 @@ def calibration_runs(args) -> list[Run]:
     return sorted(runs, key=lambda run: run.backbone != "RLinear")  # cheap runs first
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_options(parser) -> None:
+    """Datasets, backbones, methods, the rolling refresh, the peers' sizes, smoke settings."""
     add = parser.add_argument
     add("--datasets", nargs="+", default=["ETTh1", "Weather", "beijing_air"])
     add("--backbones", nargs="+", default=["RLinear", "iTransformer"])
@@ -265,50 +276,39 @@ def parse_args(argv):
     add("--peer-channels", type=int, default=3)
     add("--peer-refits", type=int, default=4, help="ConformalIntervals refits per channel")
     add("--peer-windows", type=int, default=12, help="0 skips ConformalIntervals")
-    add("--threads", type=int, default=1, help="torch threads")
-    add("--data-home")
-    add("--out", default="docs/benchmarks/intervals")
-    return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    records = out / "runs.jsonl"
+def cells(args) -> list[Cell]:
+    """Every run and method, in the order they are computed."""
     if args.peer_windows and args.peer_refits < 3:
         raise ValueError(
             f"--peer-refits {args.peer_refits}: sktime's ConformalIntervals ignores a sample of "
             "2 or fewer cutoffs and refits at every one; pass 3 or more."
         )
-    recorded = load_records(records)
-    done = set(zip(recorded["key"], recorded["method"], strict=True)) if len(recorded) else set()
-    runs = [
-        run
+    return [
+        Cell((run.key, method), f"{run.label()} {method}", run)
         for run in calibration_runs(args)
-        if any((run.key, method) not in done for method in methods(run, args))
+        for method in methods(run, args)
     ]
-    command = " ".join(["python -m sae_forecast.bench.calibration", *argv])
-    print(f"machine: {machine_line()}\nruns: {len(runs)}", flush=True)
-    for run in runs:
-        finished = {method for key, method in done if key == run.key}
-        for method, row in run_methods(run, args, finished):
-            record = {"key": run.key, "dataset": run.dataset, "backbone": run.backbone}
-            record.update(method=method, parameters=dict(run.parameters), **row, command=command)
-            append_record(records, record)
-            print(f"{run.label()} {method}: cover 80/90/95 = " + "/".join(
-                f"{row[f'cover {c}']:.1f}" for c in (80, 90, 95)), flush=True)  # fmt: skip
-    write_page(out)
-    return 0
 
 
-def write_page(out: Path) -> None:
+def compute(cell: Cell, args) -> list[dict]:
+    """The record of one run and method."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    run, method = cell.spec, cell.key[1]
+    row = _row(run, method, args)
+    record = {"dataset": run.dataset, "backbone": run.backbone, "parameters": dict(run.parameters)}
+    print(
+        f"{cell.label}: cover 80/90/95 = "
+        + "/".join(f"{row[f'cover {c}']:.1f}" for c in (80, 90, 95))
+    )
+    return [{**record, **row}]
+
+
+def write_page(out, records, invocation, args) -> None:
     """``calibration.md`` (coverage, sharpness and cost tables) and ``calibration.csv``,
     from every record in ``runs.jsonl``; the page names the commands that made them."""
-    frame = load_records(out / "runs.jsonl").drop(columns=["key", "parameters"])
+    frame = records.drop(columns=["key", "parameters", "machine"], errors="ignore")
     commands = " and ".join(f"`{command}`" for command in frame.pop("command").unique())
     order = {
         "dataset": list(CATALOG),
@@ -348,10 +348,6 @@ def write_page(out: Path) -> None:
         for title, table in tables.items()
     ]
     (out / "calibration.md").write_text(
-        f"# Forecast intervals: calibration\n\nGenerated by {commands} on {machine_line()}.\n\n"
+        f"# Forecast intervals: calibration\n\nGenerated by {commands} on {invocation.machine}.\n\n"
         f"{__doc__.split(chr(10) * 2, 1)[1]}\n" + "\n".join(sections)
     )
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
-"""A new device joins the fleet: pretrain on 11 beijing_air stations, adapt to the 12th.
+"""Fleet: a new device joins the fleet; pretrain on 11 beijing_air stations, adapt to the 12th.
 
-Run ``python -m sae_forecast.bench.fleet`` (``--help`` for options). beijing_air's columns are
+beijing_air's columns are
 ``<Station>_<variable>``: a fleet of 12 stations reporting the same 11 variables. For each
 held-out station (rotated), backbone and embedding, one network is pretrained on the other 11
 stations (rows up to the end of the standard validation part, which is each station's
@@ -14,23 +14,23 @@ from scratch (lr chosen on its validation tail); ``pretrained``, the fleet netwo
 
 from __future__ import annotations
 
-import argparse
-import sys
+import copy
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sae_forecast.bench.fleet_page import CASES, load, write_page
-from sae_forecast.bench.presets import LR_GRIDS, build_runs, default_pool_size
-from sae_forecast.bench.report import machine_line
-from sae_forecast.bench.runs import append_record
-from sae_forecast.data import Standardiser, load_dataset, split_borders
+from sae_forecast.bench.fleet_page import CASES, write_page  # noqa: F401 (the study's page)
+from sae_forecast.bench.presets import LR_GRIDS, SEQ_LEN, build_runs, default_pool_size
+from sae_forecast.bench.runner import Cell
+from sae_forecast.bench.runs import best_fit, series
+from sae_forecast.data import Standardiser, split_borders
 from sae_forecast.forecasting import FORECASTERS
 
-L = H = 96
+KEY = ("station", "backbone", "embedding", "setting")
+DEFAULT_OUT = "docs/benchmarks/fleet"
+H = 96
 WEEK = 168  # hourly rows
 ADAPT = {"pretrained": "none", "gates": "gates", "all": "all"}
 
@@ -56,7 +56,7 @@ def settings(backbone: str, embedding: str, quick: bool) -> dict:
     return {
         **dict(run.parameters),
         "pool_size": default_pool_size(11),
-        "seq_len": L,
+        "seq_len": SEQ_LEN,
         "pred_len": H,
         "embedding": embedding,
         "random_state": run.seed,
@@ -64,27 +64,21 @@ def settings(backbone: str, embedding: str, quick: bool) -> dict:
     }
 
 
-def _fit(forecaster, history: pd.DataFrame):
-    began = time.perf_counter()
-    return forecaster.fit(history), time.perf_counter() - began
-
-
 def alone(backbone: str, params: dict, history: pd.DataFrame, quick: bool):
     """The station's own model: one fit per lr of the grid, the best on its validation tail."""
-    fits = [
-        _fit(FORECASTERS[backbone](**{**params, "lr": lr}), history)
-        for lr in LR_GRIDS[backbone][: 1 if quick else None]
-    ]
-    best = np.argmin([min(f.net_.history[:, "valid_loss"]) for f, _ in fits])
-    return fits[best][0], sum(seconds for _, seconds in fits)
+    lrs = LR_GRIDS[backbone][: 1 if quick else None]
+    fits = [FORECASTERS[backbone](**{**params, "lr": lr}) for lr in lrs]
+    best, _, seconds = best_fit(fits, history)
+    return best, seconds
 
 
 def adapted(pretrained, case: str, history: pd.DataFrame):
-    """A copy of the pretrained forecaster (sktime's clone keeps the pretraining) fitted with
-    ``adapt`` for ``case`` (setting it through sktime's state-aware ``_set_params_at``)."""
-    forecaster = pretrained.clone()
-    forecaster._set_params_at("pretrained", {"adapt": ADAPT[case], "validation_size": 0.1})
-    return _fit(forecaster, history)
+    """A copy of the pretrained forecaster (its state kept) fitted with ``adapt`` for ``case``
+    and a validation tail of 10% (the public hyperparameters, set before ``fit``)."""
+    forecaster = copy.deepcopy(pretrained)
+    forecaster.adapt, forecaster.validation_size = ADAPT[case], 0.1
+    began = time.perf_counter()
+    return forecaster.fit(history), time.perf_counter() - began
 
 
 def _scores(forecaster, own: pd.DataFrame, first: int, test_start: int, std) -> dict:
@@ -145,59 +139,49 @@ def rotation(station: str, backbone: str, embedding: str, fleet: dict, borders, 
             }
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbones", nargs="+", default=["RLinear", "iTransformer"])
-    parser.add_argument("--embeddings", nargs="+", default=["lightsae", "shared"])
-    parser.add_argument("--stations", type=int, default=4, help="held-out stations (rotation)")
-    parser.add_argument("--weeks", type=int, nargs="+", help="histories (default 2 4 8)")
-    parser.add_argument("--epochs-itransformer", type=int, default=3, help="pretraining cap")
-    parser.add_argument("--quick", action="store_true", help="tiny smoke configuration")
-    parser.add_argument("--data-home")
-    parser.add_argument("--out", default="docs/benchmarks/fleet")
-    args = parser.parse_args(argv)
+def add_options(parser) -> None:
+    """Backbones, embeddings, held-out stations, histories, the pretraining cap, quick."""
+    add = parser.add_argument
+    add("--backbones", nargs="+", default=["RLinear", "iTransformer"])
+    add("--embeddings", nargs="+", default=["lightsae", "shared"])
+    add("--stations", type=int, default=4, help="held-out stations (rotation)")
+    add("--weeks", type=int, nargs="+", help="histories (default 2 4 8)")
+    add("--epochs-itransformer", type=int, default=3, help="pretraining cap")
+    add("--quick", action="store_true", help="tiny smoke configuration")
+
+
+def _fleet(args):
+    """The fleet and its borders (``--quick``: the last 1500 rows, 1 pretraining epoch)."""
     args.pretrain_epochs = {"iTransformer": args.epochs_itransformer}
     args.weeks = args.weeks or ([2, 4] if args.quick else [2, 4, 8])
-    if args.quick:  # the last 1500 rows: 1200 before the test part, 1 pretraining epoch
+    if args.quick:
         args.pretrain_epochs = {"RLinear": 1, "iTransformer": 1}
     # records of another setting (e.g. a --quick smoke run) are neither resumed nor reported
     args.setting = f"{'quick' if args.quick else 'full'} {args.pretrain_epochs} weeks {args.weeks}"
-    return args
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    warnings.filterwarnings("ignore", message=".*remember_data.*", category=FutureWarning)
-    args = parse_args(argv)
-    path = Path(args.out) / "fleet.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = load_dataset("beijing_air", args.data_home).iloc[-1500 if args.quick else 0 :]
-    fleet, borders = fleet_panel(frame), split_borders("ratio_7_1_2", len(frame), L)
+    frame = series("beijing_air", args.data_home).iloc[-1500 if args.quick else 0 :]
+    borders = split_borders("ratio_7_1_2", len(frame), SEQ_LEN)
     if max(args.weeks) * WEEK > borders["valid"][1]:
         raise SystemExit(
             f"--weeks: at most {borders['valid'][1] // WEEK} weeks precede the test part."
         )
+    return fleet_panel(frame), borders
+
+
+def cells(args) -> list[Cell]:
+    """One cell per backbone, embedding and held-out station."""
+    fleet, _ = _fleet(args)
     held_out = list(fleet)[:: len(fleet) // args.stations][: args.stations]
-    done = load(path).reindex(columns=["station", "backbone", "embedding", "setting"])
-    done = set(done.itertuples(index=False, name=None))
-    print(f"machine: {machine_line()}\nheld-out stations: {held_out}", flush=True)
-    for backbone in args.backbones:
-        for embedding in args.embeddings:
-            for station in held_out:
-                if (station, backbone, embedding, args.setting) in done:
-                    continue
-                found = list(rotation(station, backbone, embedding, fleet, borders, args))
-                for record in found:  # saved whole: a resumed run never repeats part of one
-                    append_record(path, record)
-                print(
-                    f"{station} {backbone} {embedding}: pretrain {found[0]['seconds']:.0f} s, "
-                    + ", ".join(f"{r['case']}@{r['weeks']}w {r['mse']:.3f}" for r in found[1:]),
-                    flush=True,
-                )
-    command = f"`python -m sae_forecast.bench.fleet {' '.join(argv)}`"
-    write_page(path.parent, command, args.setting, quick=args.quick)
-    return 0
+    return [
+        Cell((station, backbone, embedding, args.setting), f"{station} {backbone} {embedding}")
+        for backbone in args.backbones
+        for embedding in args.embeddings
+        for station in held_out
+    ]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def compute(cell: Cell, args) -> list[dict]:
+    """Every record of one rotation (saved whole: a resumed run never repeats part of one)."""
+    warnings.filterwarnings("ignore", message=".*remember_data.*", category=FutureWarning)
+    fleet, borders = _fleet(args)
+    station, backbone, embedding, _ = cell.key
+    return list(rotation(station, backbone, embedding, fleet, borders, args))

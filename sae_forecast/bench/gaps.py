@@ -1,4 +1,4 @@
-"""``python -m sae_forecast.bench.gaps``: native gaps against imputer pipelines.
+"""Gaps: native gaps against imputer pipelines.
 
 On ``beijing_air`` (real gaps) and on a clean dataset with gaps punched in (random cells, or
 sensor outages of 24-168 steps, covering 10% or 30% of the values), each forecaster is trained
@@ -14,22 +14,31 @@ the load of the machine at that moment.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 import warnings
 from dataclasses import replace
-from pathlib import Path
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from sktime.forecasting.compose import TransformedTargetForecaster
 from sktime.transformations.series.impute import Imputer
 
-from sae_forecast.bench.presets import build_runs
-from sae_forecast.bench.report import machine_line, markdown
-from sae_forecast.bench.runs import Run, append_record, load_records, protocol_forecaster
-from sae_forecast.data import CATALOG, Standardiser, load_dataset, split_borders
+from sae_forecast.bench.presets import (
+    GAPS_MAX_EPOCHS,
+    SEQ_LEN,
+    Run,
+    build_runs,
+    reference_sizes,
+)
+from sae_forecast.bench.report import markdown
+from sae_forecast.bench.runner import Cell
+from sae_forecast.bench.runs import protocol_forecaster, series
+from sae_forecast.data import CATALOG, Standardiser, split_borders
+from sae_forecast.forecasting import FORECASTERS
+
+KEY = ("key",)
+DEFAULT_OUT = "docs/benchmarks/gaps"
 
 PATTERNS = ("real", "cells 10%", "cells 30%", "outages 10%", "outages 30%")
 METHODS = ("native", "ffill", "linear")
@@ -74,7 +83,7 @@ def _model(run: Run, lr: float, borders: dict, method: str):
 
 def train_gappy(run: Run, frame: pd.DataFrame, method: str, rule: str) -> dict:
     """Fit ``run`` on ``frame`` (with gaps) by ``method``; score every test window."""
-    borders = split_borders(rule, len(frame), 96)
+    borders = split_borders(rule, len(frame), SEQ_LEN)
     train_end, valid_end = borders["train"][1], borders["valid"][1]
     std = Standardiser.fit(frame.iloc[:train_end].to_numpy()).std
     began = time.perf_counter()
@@ -111,77 +120,80 @@ def gap_runs(clean: str, backbones, embeddings, max_epochs: dict) -> list[tuple[
 
 
 def masking_cost(dataset: str, backbone: str, data_home=None, rounds: int = 3) -> dict:
-    """Seconds per training epoch on clean data, unmasked vs with an all-True target mask
-    (the masked loss path), alternating the two ``rounds`` times; medians."""
-    from sae_forecast.bench.presets import reference_sizes
-    from sae_forecast.data import prepare_benchmark
-    from sae_forecast.forecasting import FORECASTERS
-    from sae_forecast.forecasting._builder import build_net
-    from sae_forecast.training import SeriesWindows
-
-    values, _ = prepare_benchmark(load_dataset(dataset, data_home), 96).part("train")
-    sizes = reference_sizes(backbone, dataset, 96)
-    forecaster = FORECASTERS[backbone](pred_len=96, pool_size=3, random_state=0, **sizes)
-    forecaster.pred_len_, forecaster.n_channels_ = 96, values.shape[1]
+    """Seconds per training epoch on clean data, unmasked vs with one gap (which sends every
+    target through the masked loss), alternating the two ``rounds`` times; medians."""
+    frame = series(dataset, data_home)
+    clean = frame.iloc[: split_borders(CATALOG[dataset].split, len(frame), SEQ_LEN)["train"][1]]
+    gappy = clean.copy()
+    gappy.iloc[0, 0] = np.nan  # the first lookback value: nothing else changes
+    options = dict(seq_len=SEQ_LEN, pred_len=96, pool_size=3, random_state=0, max_epochs=1)
+    options.update(validation_size=0, **reference_sizes(backbone, dataset, 96))
     times = {"unmasked": [], "masked": []}
     for _ in range(rounds):
-        for name, mask in (("unmasked", None), ("masked", np.ones(values.shape, bool))):
-            net = build_net(forecaster, train_split=None, max_epochs=1, patience=None)
-            net.fit(SeriesWindows(values, 96, 96, observed=mask))
-            times[name].append(net.history[-1, "train_dur"])
+        for name, data in (("unmasked", clean), ("masked", gappy)):
+            fitted = FORECASTERS[backbone](**options).fit(data)
+            times[name].append(fitted.net_.history[-1, "train_dur"])
     row = {k: float(np.median(v)) for k, v in times.items()}
     return {"dataset": dataset, "backbone": backbone, **row,
             "masked / unmasked": row["masked"] / row["unmasked"]}  # fmt: skip
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clean", default="ETTh1", choices=sorted(CATALOG))
-    parser.add_argument("--backbones", nargs="+", default=["RLinear", "iTransformer"])
-    parser.add_argument("--embeddings", nargs="+", default=["shared", "lightsae"])
-    parser.add_argument("--patterns", nargs="+", default=list(PATTERNS), choices=PATTERNS)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--epochs-rlinear", type=int, default=30)
-    parser.add_argument("--epochs-itransformer", type=int, default=3)
-    parser.add_argument("--cost", action="store_true", help="also time the masked loss path")
-    parser.add_argument("--data-home")
-    parser.add_argument("--out", default="docs/benchmarks/gaps")
-    return parser.parse_args(argv)
+@lru_cache(maxsize=2)
+def _punched(dataset: str, pattern: str, data_home) -> pd.DataFrame:
+    return punch(series(dataset, data_home), pattern)
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    warnings.filterwarnings("ignore", message=".*remember_data.*", category=FutureWarning)
-    args = parse_args(argv)
+def add_options(parser) -> None:
+    """The clean dataset, backbones, embeddings, patterns, methods and epoch caps."""
+    add = parser.add_argument
+    add("--clean", default="ETTh1", choices=sorted(CATALOG))
+    add("--backbones", nargs="+", default=["RLinear", "iTransformer"])
+    add("--embeddings", nargs="+", default=["shared", "lightsae"])
+    add("--patterns", nargs="+", default=list(PATTERNS), choices=PATTERNS)
+    add("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    add("--epochs-rlinear", type=int, default=GAPS_MAX_EPOCHS["RLinear"])
+    add("--epochs-itransformer", type=int, default=GAPS_MAX_EPOCHS["iTransformer"])
+    add("--cost", action="store_true", help="also time the masked loss path")
+
+
+def cells(args) -> list[Cell]:
+    """Every run, pattern and method (cheap runs first), then the masking cost per backbone."""
     epochs = {"RLinear": args.epochs_rlinear, "iTransformer": args.epochs_itransformer}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    records = out / "runs.jsonl"
-    done = set(load_records(records).get("key", []))
     runs = gap_runs(args.clean, args.backbones, args.embeddings, epochs)
-    runs.sort(key=lambda r: (r[0].backbone != "RLinear", r[1] == "real"))  # cheap runs first
-    print(f"machine: {machine_line()}\nruns: {len(runs) * len(args.methods)}", flush=True)
-    for run, pattern in (r for r in runs if r[1] in args.patterns):
-        frame = punch(load_dataset(run.dataset, args.data_home), pattern)
-        for method in args.methods:
-            key = f"{run.key}-{pattern}-{method}"
-            if key in done:
-                continue
-            result = train_gappy(run, frame, method, CATALOG[run.dataset].split)
-            record = {"key": key, "dataset": run.dataset, "pattern": pattern, "method": method}
-            record.update(backbone=run.backbone, embedding=run.embedding, **result)
-            append_record(records, {**record, "parameters": dict(run.parameters)})
-            print(f"{run.label()} {pattern} {method}: mse {result['mse']:.4f}", flush=True)
-    if args.cost:
-        rows = [masking_cost(args.clean, b, args.data_home) for b in args.backbones]
-        pd.DataFrame(rows).to_csv(out / "masking_cost.csv", index=False)
-    write_page(out, f"`python -m sae_forecast.bench.gaps {' '.join(argv)}`")
-    return 0
+    runs.sort(key=lambda r: (r[0].backbone != "RLinear", r[1] == "real"))
+    found = [
+        Cell(
+            (f"{run.key}-{pattern}-{method}",),
+            f"{run.label()} {pattern} {method}",
+            (run, pattern, method),
+        )
+        for run, pattern in runs
+        if pattern in args.patterns
+        for method in args.methods
+    ]
+    cost = [
+        Cell((f"masking cost {args.clean} {b}",), f"masking cost {b}", b) for b in args.backbones
+    ]
+    return found + (cost if args.cost else [])
 
 
-def write_page(out: Path, command: str) -> None:
+def compute(cell: Cell, args) -> list[dict]:
+    """One fit and its scores, or the masking cost of one backbone."""
+    warnings.filterwarnings("ignore", message=".*remember_data.*", category=FutureWarning)
+    if isinstance(cell.spec, str):
+        return [{"table": "masking_cost", **masking_cost(args.clean, cell.spec, args.data_home)}]
+    run, pattern, method = cell.spec
+    frame = _punched(run.dataset, pattern, args.data_home)
+    result = train_gappy(run, frame, method, CATALOG[run.dataset].split)
+    record = {"dataset": run.dataset, "pattern": pattern, "method": method}
+    record.update(backbone=run.backbone, embedding=run.embedding, **result)
+    return [{**record, "parameters": dict(run.parameters)}]
+
+
+def write_page(out, records, invocation, args) -> None:
     """``gaps.md``: MSE by method (and against ffill) for every pattern, with fit times."""
-    results = load_records(out / "runs.jsonl")
+    cost = records.get("table", pd.Series("", index=records.index)).eq("masking_cost")
+    results, costs = records[~cost], records[cost]
     keys = ["dataset", "pattern", "backbone", "embedding"]
     table = results.pivot_table(index=keys, columns="method", values="mse", sort=False)
     seconds = results.pivot_table(index=keys, columns="method", values="fit_s", sort=False)
@@ -191,18 +203,14 @@ def write_page(out: Path, command: str) -> None:
             "{:+.1f}%".format
         )
     table = table.join(seconds.add_suffix(" fit s")).join(missing.rename("missing %"))
-    cost = ""
-    if (out / "masking_cost.csv").exists():
-        cost = (
+    text = ""
+    if len(costs):
+        columns = ["dataset", "backbone", "unmasked", "masked", "masked / unmasked"]
+        text = (
             "\n## Cost of the masked loss on clean data (s per training epoch, medians)\n\n"
-            f"{markdown(pd.read_csv(out / 'masking_cost.csv'))}\n"
+            f"{markdown(costs[columns])}\n"
         )
     (out / "gaps.md").write_text(
-        f"# Gaps: native masking against imputer pipelines\n\nGenerated by {command} on "
-        f"{machine_line()}.\n\n{__doc__.split(chr(10) * 2, 1)[1]}\n"
-        f"{markdown(table.reset_index())}\n{cost}"
+        f"# Gaps: native masking against imputer pipelines\n\n{invocation.generated}.\n\n"
+        f"{__doc__.split(chr(10) * 2, 1)[1]}\n{markdown(table.reset_index())}\n{text}"
     )
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from sae_forecast.bench.interval_scores import COVERAGES, LEVELS, IntervalScore, test_windows
-from sae_forecast.data import Standardiser
+from sae_forecast.bench.interval_scores import COVERAGES, LEVELS, IntervalScore
+from sae_forecast.data import Standardiser, fill_gaps
 
 __all__ = ["neuralforecast_scores", "peer_scores", "refits"]
 
@@ -116,9 +116,14 @@ def neuralforecast_scores(settings, frame, borders, args) -> dict:
     import neuralforecast
     from neuralforecast import NeuralForecast
 
-    horizon, valid_end = settings.pred_len, borders["valid"][1]
+    horizon, valid_end, (test_start, test_end) = (
+        settings.pred_len,
+        borders["valid"][1],
+        borders["test"],
+    )
     scaler = Standardiser.fit(frame.iloc[: borders["train"][1]].to_numpy(np.float64))
-    series, _, windows = test_windows(scaler, settings.seq_len, horizon, frame, borders)
+    series, observed = fill_gaps(scaler.transform(frame.iloc[:test_end].to_numpy(np.float64)))
+    observed = np.ones(series.shape, bool) if observed is None else observed
     names = [f"c{i}" for i in range(series.shape[1])]
     table = pd.DataFrame(series, index=pd.RangeIndex(len(series), name="ds"), columns=names)
     long = table.reset_index().melt("ds", var_name="unique_id", value_name="y")
@@ -129,16 +134,15 @@ def neuralforecast_scores(settings, frame, borders, args) -> dict:
     engine.fit(long[long["ds"] < valid_end], val_size=valid_end - borders["train"][1])
     fit_s, score, crossed = time.perf_counter() - began, IntervalScore(), 0.0
     began = time.perf_counter()
-    chosen = np.arange(0, len(windows), args.nf_stride)
+    chosen = np.arange(0, test_end - test_start - settings.seq_len - horizon + 1, args.nf_stride)
     for index in chosen:
-        start = borders["test"][0] + index  # the window's first lookback row
+        start = test_start + index  # the window's first lookback row
         history = long[(long["ds"] >= start) & (long["ds"] < start + settings.seq_len)]
         predicted = engine.predict(df=history).set_index("unique_id").loc[names]
         values = predicted.drop(columns="ds").to_numpy()  # (N * H, Q), levels in order
         quantiles = values.reshape(len(names), horizon, -1).transpose(2, 1, 0)[None]
-        _, target = windows.batch(np.array([index]))
-        target, mask = target if isinstance(target, tuple) else (target, None)
-        score.add(quantiles, target.numpy(), None if mask is None else mask.numpy())
+        rows = slice(start + settings.seq_len, start + settings.seq_len + horizon)
+        score.add(quantiles, series[None, rows], observed[None, rows])
         crossed += float(np.mean(np.any(np.diff(quantiles, axis=1) < 0, axis=1)))
     timing = {"fit_s": fit_s, "predict_s": time.perf_counter() - began}
     extra = {"test_windows": len(chosen), "version": neuralforecast.__version__}

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from sae_forecast.data import fill_gaps
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS
-from sae_forecast.training import SeriesWindows
 
-__all__ = [
-    "CHUNK",
-    "COVERAGES",
-    "LEVELS",
-    "IntervalScore",
-    "chunks",
-    "scored_windows",
-    "test_windows",
-]
+__all__ = ["CHUNK", "COVERAGES", "LEVELS", "IntervalScore"]
 
 COVERAGES = (0.5, 0.8, 0.9, 0.95)
 LEVELS = np.array(DEFAULT_QUANTILE_LEVELS)  # 0.5 -/+ c/2 for every coverage c, and 0.5
@@ -72,32 +61,3 @@ class IntervalScore:
         means["defined"] = 100.0 * self.counts["cover 90"] / max(self.counts["observed"], 1)
         del means["observed"]
         return means
-
-
-def scored_windows(forecaster, frame: pd.DataFrame, borders: dict):
-    """The fitted forecaster's scaled, filled series up to the test end, its observed mask
-    and the test windows (see :func:`test_windows`)."""
-    return test_windows(
-        forecaster.scaler_, forecaster.seq_len, forecaster.pred_len_, frame, borders
-    )
-
-
-def test_windows(scaler, seq_len: int, horizon: int, frame: pd.DataFrame, borders: dict):
-    """``frame`` scaled by ``scaler`` and forward-filled (up to the test end), its observed
-    mask (None without gaps) and the ``SeriesWindows`` of the test part."""
-    series, observed = fill_gaps(scaler.transform(frame.to_numpy(np.float64)))
-    start, end = borders["test"]
-    windows = SeriesWindows(
-        series[start:end],
-        seq_len,
-        horizon,
-        observed=None if observed is None else observed[start:end],
-    )
-    return series[:end], observed, windows
-
-
-def chunks(windows, size: int = CHUNK):
-    for first in range(0, len(windows), size):
-        X, y = windows.batch(np.arange(first, min(first + size, len(windows))))
-        target, mask = y if isinstance(y, tuple) else (y, None)
-        yield first, X.numpy(), target.numpy(), None if mask is None else mask.numpy()

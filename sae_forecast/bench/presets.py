@@ -14,13 +14,17 @@ Sizes, pool sizes and lr grids follow the authors' ``configs/Exp1_sl96`` (EDM314
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
+from dataclasses import asdict, dataclass
 
-from sae_forecast.bench.runs import Run
 from sae_forecast.data import CATALOG
 from sae_forecast.nn import DEFAULT_RANK
 
-__all__ = ["PRESETS", "build_runs", "default_pool_size", "reference_sizes"]
+__all__ = ["PRESETS", "SEQ_LEN", "Run", "build_runs", "default_pool_size", "reference_sizes"]
+
+SEQ_LEN = 96  # the lookback of every study
 
 PAPER_DATASETS = "ETTh1 ETTh2 ETTm1 ETTm2 Weather ECL Traffic Solar PEMS03 PEMS04 PEMS07 PEMS08"
 PAPER_DATASETS = PAPER_DATASETS.split()
@@ -47,6 +51,58 @@ _QUICK_SIZES = {
     "PatchTST": {"d_model": 64, "d_ff": 128, "n_layers": 1, "n_heads": 4},
     "iTransformer": {"d_model": 64, "d_ff": 64, "n_layers": 2, "n_heads": 4},
 }
+
+
+# The timing tables' sizes (DESIGN.md defaults; iTransformer as in its paper's scripts), and
+# the attention table's: iTransformer on Weather, PatchTST as in its ETTh1 script.
+SPEED_SIZES = {
+    "RLinear": {},
+    "RMLP": {"d_model": 512},
+    "PatchTST": {"d_model": 512, "n_heads": 8, "d_ff": 2048, "n_layers": 2},
+    "iTransformer": {"d_model": 512, "n_heads": 8, "d_ff": 512, "n_layers": 2},
+}
+_ATTENTION = {"batch": 32, "seq_len": SEQ_LEN, "pred_len": 96, "d_model": 512}
+ATTENTION_SIZES = {
+    "iTransformer": dict(_ATTENTION, n_channels=21, d_ff=512, n_layers=3, n_heads=8),
+    "PatchTST": dict(
+        _ATTENTION, n_channels=7, d_ff=2048, n_layers=1, n_heads=2, patch_len=16, stride=8
+    ),
+}
+TRAFFIC_BATCH = {"PatchTST": 4, "iTransformer": 16}  # the authors' Traffic batch sizes
+GAPS_MAX_EPOCHS = {"RLinear": 30, "iTransformer": 3}  # the gaps study's default caps
+ANALYSIS_DEFAULTS = {"max_epochs": 30, "pool_size": 10}  # RLinear at H=96, lr 0.005
+ANALYSIS_LRS = (0.005,)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One benchmark row: forecaster ``parameters`` (sorted pairs), an lr grid selected on the
+    validation loss, and optionally a subset of the channels (``columns``).
+
+    Examples
+    --------
+    >>> Run("ETTh1", "RLinear", "lightsae", 96).label()
+    'ETTh1 RLinear lightsae H=96 seed=2023'
+    """
+
+    dataset: str
+    backbone: str
+    embedding: str
+    horizon: int
+    seed: int = 2023
+    lrs: tuple[float, ...] = (1e-3,)
+    parameters: tuple[tuple[str, object], ...] = ()
+    columns: tuple[str, ...] | None = None
+
+    @property
+    def key(self) -> str:
+        """A hash of the whole configuration (the record's name)."""
+        text = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        """The run in one line of the log."""
+        return f"{self.dataset} {self.backbone} {self.embedding} H={self.horizon} seed={self.seed}"
 
 
 def default_pool_size(n_channels: int) -> int:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import subprocess
-import sys
 from collections.abc import Sequence
 
 import pandas as pd
 import torch
 
-__all__ = ["cpu_model", "machine_line", "markdown", "markdown_table", "measure_in_fresh_process"]
+__all__ = ["cpu_model", "machine_line", "markdown", "markdown_table", "peak_rss_gib"]
 
 
 def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
@@ -68,11 +65,18 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return markdown(pd.DataFrame(list(rows), columns=list(columns)))
 
 
-def measure_in_fresh_process(module: str, child: str, argv: Sequence[str]) -> dict:
-    """Run ``python -m module --memory-child child *argv`` and return its last JSON line.
+def peak_rss_gib() -> float:
+    """Peak resident memory of this process so far (``VmHWM``, reset by ``exec``), in GiB.
 
-    Peak memory is only meaningful in a process that has done nothing else.
+    Off Linux, ``ru_maxrss`` (on Linux it would carry the parent's peak across ``exec``).
     """
-    command = [sys.executable, "-m", module, "--memory-child", child, *argv]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**20  # kB -> GiB
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

@@ -9,51 +9,24 @@ hash of its configuration, so resuming is a set lookup.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from sae_forecast.bench.presets import SEQ_LEN, Run
 from sae_forecast.bench.report import cpu_model
 from sae_forecast.data import CATALOG, load_dataset, split_borders
 from sae_forecast.forecasting import FORECASTERS
 
-__all__ = ["Run", "append_record", "load_records", "protocol_forecaster", "train"]
-
-SEQ_LEN = 96
-
-
-@dataclass(frozen=True)
-class Run:
-    """One benchmark row: forecaster ``parameters`` (sorted pairs), an lr grid selected on the
-    validation loss, and optionally a subset of the channels (``columns``)."""
-
-    dataset: str
-    backbone: str
-    embedding: str
-    horizon: int
-    seed: int = 2023
-    lrs: tuple[float, ...] = (1e-3,)
-    parameters: tuple[tuple[str, object], ...] = ()
-    columns: tuple[str, ...] | None = None
-
-    @property
-    def key(self) -> str:
-        """A hash of the whole configuration (the record's name)."""
-        text = json.dumps(asdict(self), sort_keys=True, default=str)
-        return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-    def label(self) -> str:
-        return f"{self.dataset} {self.backbone} {self.embedding} H={self.horizon} seed={self.seed}"
+__all__ = ["best_fit", "protocol_forecaster", "series", "train"]
 
 
 @lru_cache(maxsize=4)
-def _series(dataset: str, data_home: str | None) -> pd.DataFrame:
+def series(dataset: str, data_home: str | None) -> pd.DataFrame:
     return load_dataset(dataset, data_home)
 
 
@@ -78,7 +51,7 @@ def train(run: Run, data_home: str | None = None, frame: pd.DataFrame | None = N
     Returns ``(forecaster, record)``.
     """
     if frame is None:
-        frame = _series(run.dataset, data_home)
+        frame = series(run.dataset, data_home)
         rule = CATALOG[run.dataset].split
     else:
         rule = "ratio_7_1_2"
@@ -88,14 +61,21 @@ def train(run: Run, data_home: str | None = None, frame: pd.DataFrame | None = N
     # (Weather repeats some timestamps, which the forecasters rightly refuse).
     frame = frame.reset_index(drop=True)
     borders = split_borders(rule, len(frame), SEQ_LEN)
-    fits = [
-        protocol_forecaster(run, lr, borders).fit(frame.iloc[: borders["valid"][1]])
-        for lr in run.lrs
-    ]
-    losses = [min(f.net_.history[:, "valid_loss"]) for f in fits]
-    best = fits[int(np.argmin(losses))]
+    candidates = [protocol_forecaster(run, lr, borders) for lr in run.lrs]
+    best, loss, _ = best_fit(candidates, frame.iloc[: borders["valid"][1]])
     score = best.score_windows(frame.iloc[: borders["test"][1]], start=borders["test"][0])
-    return best, _record(run, best, min(losses), score)
+    return best, _record(run, best, loss, score)
+
+
+def best_fit(forecasters, y: pd.DataFrame):
+    """Fit every forecaster on ``y`` (one per lr of a grid); return the one with the lowest
+    validation loss, that loss and the seconds all the fits took."""
+    began = time.perf_counter()
+    fits = [forecaster.fit(y) for forecaster in forecasters]
+    seconds = time.perf_counter() - began
+    losses = [min(fit.net_.history[:, "valid_loss"]) for fit in fits]
+    best = int(np.argmin(losses))
+    return fits[best], float(losses[best]), seconds
 
 
 def _record(run: Run, forecaster, valid_loss: float, score: dict) -> dict:
@@ -120,24 +100,3 @@ def _record(run: Run, forecaster, valid_loss: float, score: dict) -> dict:
         "threads": torch.get_num_threads(),
         "cpu": cpu_model(),
     }
-
-
-def load_records(path: Path) -> pd.DataFrame:
-    """The records of ``runs.jsonl`` as a frame, parameters spread into columns."""
-    lines = Path(path).read_text().splitlines() if Path(path).exists() else []
-    records = [json.loads(line) for line in lines if line.strip()]
-    frame = pd.DataFrame(records)
-    if frame.empty:
-        return frame
-    spread = pd.DataFrame([r["parameters"] for r in records], index=frame.index)
-    return frame.join(spread.drop(columns=frame.columns.intersection(spread.columns)))
-
-
-def append_record(path: Path, record: dict) -> None:
-    """Add one finished run to ``runs.jsonl``."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, default=_plain) + "\n")
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else str(value)

@@ -1,6 +1,6 @@
-"""Scaling figures: fit time and peak memory against the number of channels and of devices.
+"""Scaling: fit time and peak memory against the number of channels and of devices.
 
-``python -m sae_forecast.bench.scaling`` fits each backbone (``lightsae``, batch 32,
+It fits each backbone (``lightsae``, batch 32,
 L = H = 96, the authors' sizes for Traffic unless ``--sizes-of`` says otherwise, so that only
 N changes) on synthetic series of N = 7, 21, 132, 321 and 862 channels (the widths of ETTh1,
 Weather, beijing_air, ECL and Traffic), each point in a fresh process, for two epochs of a
@@ -16,7 +16,6 @@ shared). The fleet table pretrains on 1, 4 and 16 devices (``pretrain``) of
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -24,14 +23,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sae_forecast.bench.presets import default_pool_size, reference_sizes
-from sae_forecast.bench.report import machine_line, markdown, measure_in_fresh_process
-from sae_forecast.bench.speed import peak_rss_gib
+from sae_forecast.bench.presets import SEQ_LEN, default_pool_size, reference_sizes
+from sae_forecast.bench.report import markdown, peak_rss_gib
+from sae_forecast.bench.runner import Cell, load_records, measure_in_fresh_process, settings_key
 from sae_forecast.data import CATALOG, make_heterogeneous_series, split_borders
 from sae_forecast.forecasting import FORECASTERS
 
+KEY = ("key",)
+RECORDS = "scaling.jsonl"
+DEFAULT_OUT = "docs/benchmarks"
 WIDTHS = {7: "ETTh1", 21: "Weather", 132: "beijing_air", 321: "ECL", 862: "Traffic"}
-SEQ_LEN = PRED_LEN = 96
+PRED_LEN = 96
 
 
 def epoch_windows(n_channels: int) -> int:
@@ -104,46 +106,93 @@ def _series(n_channels: int, n_rows: int, seed: int) -> pd.DataFrame:
     return frame.set_axis([f"ch{i}" for i in range(n_channels)], axis=1)
 
 
-def _fresh(args, backbone: str, n_channels: int, **options) -> dict:
-    sizes = args.sizes
-    if sizes is None and args.sizes_of != "own":
-        sizes = reference_sizes(backbone, args.sizes_of, PRED_LEN)
-    point = {"backbone": backbone, "n_channels": n_channels, "n_batches": args.batches}
-    child = json.dumps({**point, **options, **({} if sizes is None else {"sizes": sizes})})
-    threads = [] if args.threads is None else ["--threads", str(args.threads)]
-    return measure_in_fresh_process("sae_forecast.bench.scaling", child, threads)
+def child(spec: dict) -> dict:
+    """:func:`measure_point` of ``spec`` in this (fresh) process, with its torch threads."""
+    return {**measure_point(**spec), "threads": torch.get_num_threads()}
 
 
-def _line(rows: list[dict]) -> tuple[float, float]:
+def _line(rows: pd.DataFrame) -> tuple[float, float]:
     """Least-squares ``peak = intercept + slope * N`` through the measured rows."""
     if len(rows) < 2:
-        return (rows[0]["peak GiB"] if rows else 0.0), 0.0
-    slope, intercept = np.polyfit([r["N"] for r in rows], [r["peak GiB"] for r in rows], 1)
+        return (float(rows["peak GiB"].iloc[0]) if len(rows) else 0.0), 0.0
+    slope, intercept = np.polyfit(rows["N"].astype(float), rows["peak GiB"], 1)
     return float(intercept), float(max(slope, 1e-9))
 
 
-def channel_table(args) -> tuple[list[dict], list[dict]]:
-    """Points per backbone and N (predicted past ``memory_limit``), and the N that fits."""
-    points, limits = [], []
-    for backbone in args.backbones:
-        measured = []
-        for n in args.channels:
-            intercept, slope = _line(measured)
-            if len(measured) >= 2 and intercept + slope * n > args.memory_limit:
-                predicted = {"precision": "fp32 predicted", "peak GiB": intercept + slope * n}
-                points.append({"backbone": backbone, "N": n, **predicted})
-                continue
-            print(f"  {backbone} N={n}", file=sys.stderr, flush=True)
-            measured.append(_fresh(args, backbone, n))
-            points.append(measured[-1])
-        limits.append(_limits(args, backbone, measured))
-    return points, limits
+def add_options(parser) -> None:
+    """Backbones, channel counts, fleet sizes, memory budget and the sizes used."""
+    add = parser.add_argument
+    add("--backbones", nargs="+", default=list(FORECASTERS))
+    add("--channels", nargs="+", type=int, default=list(WIDTHS))
+    add("--devices", nargs="+", type=int, default=[1, 4, 16])
+    add("--fleet-channels", type=int, default=7)
+    add("--batches", type=int, default=4, help="timed batches per point")
+    add("--budget", type=float, default=24.0, help="GiB to fit in")
+    add("--memory-limit", type=float, default=16.0, help="GiB; above: predict")
+    add("--sizes-of", default="Traffic", help='dataset whose reference sizes to use ("own": N\'s)')
+    add("--sizes", type=json.loads, default=None, help="JSON backbone sizes")
+    add("--tables", nargs="+", default=["channels", "fleet"])
 
 
-def _limits(args, backbone: str, measured: list[dict]) -> dict:
+def _cell(args, table: str, backbone: str, n_channels: int, **options) -> Cell:
+    sizes = args.sizes
+    if sizes is None and args.sizes_of != "own":
+        sizes = reference_sizes(backbone, args.sizes_of, PRED_LEN)
+    spec = {"backbone": backbone, "n_channels": n_channels, "n_batches": args.batches, **options}
+    spec.update({} if sizes is None else {"sizes": sizes})
+    key = settings_key(table, backbone, n_channels, **spec, threads=args.threads)
+    return Cell((key,), f"{table} {backbone} N={n_channels} {options}", {"table": table, **spec})
+
+
+def cells(args) -> list[Cell]:
+    """A point per backbone and N (and bf16 at the largest), and per fleet size."""
+    found = []
+    for backbone in args.backbones if "channels" in args.tables else ():
+        found += [_cell(args, "channels", backbone, n) for n in args.channels]
+        found.append(_cell(args, "bf16", backbone, max(args.channels), precision="bf16"))
+    for backbone in args.backbones if "fleet" in args.tables else ():
+        found += [
+            _cell(args, "fleet", backbone, args.fleet_channels, n_devices=m) for m in args.devices
+        ]
+    return found
+
+
+def _measured(args, backbone: str) -> pd.DataFrame:
+    """The fp32 channel points of ``backbone`` measured so far."""
+    records = load_records(args.out / RECORDS)
+    if records.empty:
+        return records
+    chosen = (records["table"] == "channels") & (records["backbone"] == backbone)
+    return records[chosen & (records["precision"] == "fp32")]
+
+
+def compute(cell: Cell, args) -> list[dict]:
+    """Measure the point in a fresh process, or predict it past ``--memory-limit``."""
+    spec = dict(cell.spec)
+    table, backbone, n = spec.pop("table"), spec["backbone"], spec["n_channels"]
+    measured = _measured(args, backbone)
     intercept, slope = _line(measured)
-    largest = measured[-1]
-    bf16 = _fresh(args, backbone, largest["N"], precision="bf16")
+    if table == "channels" and len(measured) >= 2 and intercept + slope * n > args.memory_limit:
+        return [
+            {
+                "table": table,
+                "backbone": backbone,
+                "N": n,
+                "precision": "fp32 predicted",
+                "peak GiB": intercept + slope * n,
+            }
+        ]
+    if table == "bf16" and len(measured):
+        spec["n_channels"] = int(measured["N"].max())  # the largest N measured in fp32
+    print(f"  {backbone} N={spec['n_channels']}", file=sys.stderr, flush=True)
+    return [{"table": table, **measure_in_fresh_process("scaling", spec, args.threads)}]
+
+
+def _limits(args, backbone: str, rows: pd.DataFrame) -> dict:
+    measured = rows[(rows["table"] == "channels") & (rows["precision"] == "fp32")]
+    intercept, slope = _line(measured)
+    largest = measured.loc[measured["N"].idxmax()]
+    bf16 = rows[rows["table"] == "bf16"].iloc[0]
     ratio = (bf16["peak GiB"] - intercept) / max(largest["peak GiB"] - intercept, 1e-9)
     room = args.budget - intercept  # activations scale with batch x N: a line through 0
 
@@ -161,54 +210,20 @@ def _limits(args, backbone: str, measured: list[dict]) -> dict:
     }
 
 
-def fleet_table(args) -> list[dict]:
-    """Points per backbone and number of devices (``pretrain`` on a fleet)."""
-    return [
-        _fresh(args, backbone, args.fleet_channels, n_devices=m)
-        for backbone in args.backbones
-        for m in args.devices
+def write_page(out, records, invocation, args) -> None:
+    """``scaling.md``: the points by channels, where each backbone stops fitting, by fleet."""
+    rows = invocation.selected(records, KEY)
+    shown = rows.drop(columns=["key", "command", "machine"], errors="ignore")
+    text = [
+        f"# Scaling by channels and devices\n\n{invocation.generated}.\n",
+        f"sizes: the reference sizes of {args.sizes_of}",
     ]
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbones", nargs="+", default=list(FORECASTERS))
-    parser.add_argument("--channels", nargs="+", type=int, default=list(WIDTHS))
-    parser.add_argument("--devices", nargs="+", type=int, default=[1, 4, 16])
-    parser.add_argument("--fleet-channels", type=int, default=7)
-    parser.add_argument("--batches", type=int, default=4, help="timed batches per point")
-    parser.add_argument("--budget", type=float, default=24.0, help="GiB to fit in")
-    parser.add_argument("--memory-limit", type=float, default=16.0, help="GiB; above: predict")
-    parser.add_argument(
-        "--sizes-of", default="Traffic", help='dataset whose reference sizes to use ("own": N\'s)'
-    )
-    parser.add_argument("--sizes", type=json.loads, default=None, help="JSON backbone sizes")
-    parser.add_argument("--tables", nargs="+", default=["channels", "fleet"])
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per point")
-    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> None:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse_args(argv)
-    if args.memory_child:
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        point = measure_point(**json.loads(args.memory_child))
-        print(json.dumps({**point, "threads": torch.get_num_threads()}))
-        return
-    command = " ".join(["python -m sae_forecast.bench.scaling", *argv])
-    print(f"# Scaling by channels and devices\n\nGenerated by `{command}`.\n")
-    print(f"machine: {machine_line()}\nsizes: the reference sizes of {args.sizes_of}")
     if "channels" in args.tables:
-        points, limits = channel_table(args)
-        print(f"\n## Fit time and peak memory by channels\n\n{markdown(pd.DataFrame(points))}")
-        print(f"\n## Where each backbone stops fitting\n\n{markdown(pd.DataFrame(limits))}")
+        points = shown[shown["table"] == "channels"].drop(columns="table").dropna(axis=1, how="all")
+        limits = [_limits(args, b, rows[rows["backbone"] == b]) for b in args.backbones]
+        text.append(f"\n## Fit time and peak memory by channels\n\n{markdown(points)}")
+        text.append(f"\n## Where each backbone stops fitting\n\n{markdown(pd.DataFrame(limits))}")
     if "fleet" in args.tables:
-        rows = fleet_table(args)
-        print(f"\n## By fleet size (N={args.fleet_channels})\n\n{markdown(pd.DataFrame(rows))}")
-
-
-if __name__ == "__main__":
-    main()
+        fleet = shown[shown["table"] == "fleet"].drop(columns="table").dropna(axis=1, how="all")
+        text.append(f"\n## By fleet size (N={args.fleet_channels})\n\n{markdown(fleet)}")
+    (out / "scaling.md").write_text("\n".join(text) + "\n")

@@ -36,22 +36,23 @@ class IntervalScore:
         and counted in ``defined``.
         """
         mask = np.ones(target.shape, bool) if observed is None else np.asarray(observed)
-        self._add("observed", np.ones(target.shape), mask)
+        self.accumulate("observed", np.ones(target.shape), mask)
         for coverage in COVERAGES:
             lower = quantiles[:, int(np.argmin(abs(LEVELS - (0.5 - coverage / 2))))]
             upper = quantiles[:, int(np.argmin(abs(LEVELS - (0.5 + coverage / 2))))]
             known = mask & np.isfinite(lower) & np.isfinite(upper)
             miss = np.maximum(lower - target, 0) + np.maximum(target - upper, 0)
             label = f"{100 * coverage:g}"
-            self._add(f"cover {label}", 100.0 * ((lower <= target) & (target <= upper)), known)
-            self._add(f"width {label}", upper - lower, known)
-            self._add(f"winkler {label}", upper - lower + 2 / (1 - coverage) * miss, known)
+            self.accumulate(f"cover {label}", 100.0 * ((lower <= target) & (target <= upper)), known)
+            self.accumulate(f"width {label}", upper - lower, known)
+            self.accumulate(f"winkler {label}", upper - lower + 2 / (1 - coverage) * miss, known)
         error = target[:, None] - quantiles  # (b, Q, H, N)
         alpha = LEVELS[None, :, None, None]
         loss = np.maximum(alpha * error, (alpha - 1) * error).mean(axis=1)
-        self._add("pinball", loss, mask & np.isfinite(loss))
+        self.accumulate("pinball", loss, mask & np.isfinite(loss))
 
-    def _add(self, name: str, values: np.ndarray, mask: np.ndarray) -> None:
+    def accumulate(self, name: str, values: np.ndarray, mask: np.ndarray) -> None:
+        """Add the ``values`` where ``mask`` holds to the running sum of figure ``name``."""
         self.sums[name] = self.sums.get(name, 0.0) + float(np.where(mask, values, 0).sum())
         self.counts[name] = self.counts.get(name, 0) + int(mask.sum())
 

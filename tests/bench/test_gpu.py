@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sae_forecast.bench import gpu
+from sae_forecast.bench.runner import main
 from sae_forecast.data import make_heterogeneous_series
 
 TINY = {"d_model": 8, "n_heads": 2, "d_ff": 8, "n_layers": 1, "patch_len": 16, "stride": 16}
@@ -53,4 +54,4 @@ def test_gpu_time_share_counts_kernels_copies_and_fused_attention():
 def test_cuda_without_a_device_is_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SystemExit, match="no CUDA device"):
-        gpu.main(["--device", "cuda"])
+        main(["gpu", "--device", "cuda"])

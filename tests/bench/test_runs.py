@@ -11,8 +11,8 @@ import torch
 from skorch.helper import predefined_split
 
 from sae_forecast import LightSAERLinearForecaster
-from sae_forecast.bench.presets import build_runs
-from sae_forecast.bench.runs import Run, append_record, load_records, train
+from sae_forecast.bench.presets import Run, build_runs
+from sae_forecast.bench.runs import train
 from sae_forecast.data import prepare_benchmark, split_borders
 from sae_forecast.nn import RLinear
 from sae_forecast.training import ForecastingNet, SeriesWindows
@@ -96,16 +96,6 @@ def test_every_test_window_is_scored_and_the_record_is_complete(data_home):
     assert 0 < record["s_per_epoch"] <= record["s_per_epoch_with_valid"]
     assert 0 < record["mse"] < 2 and record["infer_ms_per_window"] > 0
     assert record["key"] == run.key and record["parameters"] == {"max_epochs": 1}
-
-
-def test_records_round_trip_and_spread_their_parameters(tmp_path):
-    path = tmp_path / "runs.jsonl"
-    assert load_records(path).empty
-    append_record(path, {"key": "a", "mse": np.float32(0.5), "parameters": {"rank": 4}})
-    append_record(path, {"key": "b", "mse": 0.25, "parameters": {"d_model": 8}})
-    records = load_records(path)
-    assert records["key"].tolist() == ["a", "b"] and records["mse"].tolist() == [0.5, 0.25]
-    assert records["rank"].iloc[0] == 4 and np.isnan(records["rank"].iloc[1])
 
 
 def test_keys_name_the_whole_configuration():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from sae_forecast.bench import scaling
+from sae_forecast.bench.runner import load_records, main
 
 TINY = {"d_model": 8, "n_heads": 2, "d_ff": 8, "n_layers": 1}
 
@@ -25,43 +24,41 @@ def test_a_fleet_point_pretrains_on_every_device():
     assert point["s/epoch"] == pytest.approx(point["s/batch"] * batches * 3)
 
 
-def _args(**overrides) -> argparse.Namespace:
-    args = scaling.parse_args(["--backbones", "RLinear", "--channels", "7", "21", "132", "321"])
-    return argparse.Namespace(**{**vars(args), **overrides})
-
-
 def test_points_past_the_memory_limit_are_predicted_and_the_limits_follow_the_line(
-    monkeypatch,
+    monkeypatch, tmp_path
 ):
     runs = []
 
-    def fake(args, backbone, n, precision="fp32", **options):  # peak = 1 + 0.05 N GiB
+    def fake(study, spec, threads=None):  # peak = 1 + 0.05 N GiB
+        n, precision = spec["n_channels"], spec.get("precision", "fp32")
         runs.append((n, precision))
         activations = 0.05 * n * (0.5 if precision == "bf16" else 1.0)
-        return {"backbone": backbone, "N": n, "peak GiB": 1.0 + activations}
+        return {"backbone": spec["backbone"], "N": n, "precision": precision,
+                "peak GiB": 1.0 + activations}  # fmt: skip
 
-    monkeypatch.setattr(scaling, "_fresh", fake)
-    points, limits = scaling.channel_table(_args(memory_limit=10.0))
+    monkeypatch.setattr(scaling, "measure_in_fresh_process", fake)
+    argv = ["scaling", "--backbones", "RLinear", "--channels", "7", "21", "132", "321"]
+    main([*argv, "--memory-limit", "10", "--tables", "channels", "--out", str(tmp_path)])
     assert runs == [(7, "fp32"), (21, "fp32"), (132, "fp32"), (132, "bf16")]
-    predicted = points[3]
+    records = load_records(tmp_path / "scaling.jsonl")
+    predicted = records.iloc[3]
     assert predicted["N"] == 321 and predicted["precision"] == "fp32 predicted"
     assert predicted["peak GiB"] == pytest.approx(1.0 + 0.05 * 321)
-    (limit,) = limits
-    assert limit["N max (24 GiB, batch 32)"] == 459  # (24 - 1) / 0.05
-    assert limit["N max (batch 16)"] == 919
-    assert limit["N max (bf16)"] == 919
-    assert limit["bf16/fp32 activation memory"] == pytest.approx(0.5)
+    page = (tmp_path / "scaling.md").read_text()
+    limits = page.split("## Where each backbone stops fitting")[1]
+    row = [cell.strip() for cell in limits.splitlines()[4].strip("|").split("|")]
+    assert row[3:] == ["459", "919", "919", "0.5"]  # (24 - 1) / 0.05, batch 16, bf16, ratio
 
 
 @pytest.mark.slow
-def test_the_command_runs_every_point_in_a_fresh_process(capsys):
-    scaling.main(
+def test_the_command_runs_every_point_in_a_fresh_process(tmp_path):
+    main(
         [
-            *("--backbones", "RLinear", "--channels", "3", "5", "--devices", "2"),
-            *("--batches", "1", "--sizes", "{}", "--threads", "1"),
+            *("scaling", "--backbones", "RLinear", "--channels", "3", "5", "--devices", "2"),
+            *("--batches", "1", "--sizes", "{}", "--threads", "1", "--out", str(tmp_path)),
         ]
     )
-    out = capsys.readouterr().out
+    out = (tmp_path / "scaling.md").read_text()
     assert "## Where each backbone stops fitting" in out
     assert "## By fleet size (N=7)" in out
     assert out.count("| RLinear ") == 2 + 1 + 1  # two widths, their limits, one fleet

@@ -43,7 +43,9 @@ class IntervalScore:
             known = mask & np.isfinite(lower) & np.isfinite(upper)
             miss = np.maximum(lower - target, 0) + np.maximum(target - upper, 0)
             label = f"{100 * coverage:g}"
-            self.accumulate(f"cover {label}", 100.0 * ((lower <= target) & (target <= upper)), known)
+            self.accumulate(
+                f"cover {label}", 100.0 * ((lower <= target) & (target <= upper)), known
+            )
             self.accumulate(f"width {label}", upper - lower, known)
             self.accumulate(f"winkler {label}", upper - lower + 2 / (1 - coverage) * miss, known)
         error = target[:, None] - quantiles  # (b, Q, H, N)

@@ -46,10 +46,10 @@ def score_windows(forecaster, values: np.ndarray, start: int, std=None) -> dict:
     pred = forecaster.net_.predict(windows)  # eval mode, no grad: merged weights cached
     seconds = time.perf_counter() - began
     targets = windows.batch(torch.arange(len(windows)))[1]
-    target, mask = targets if isinstance(targets, tuple) else (targets, None)
+    target = targets.values.cpu().numpy()
     if std is not None:  # errors in units of ``std`` instead of the forecaster's scaler
         factor = (forecaster.scaler_.std / np.asarray(std, dtype=np.float64)).astype(np.float32)
-        pred, target = pred * factor, target.cpu().numpy() * factor
-    target = np.asarray(target.cpu() if isinstance(target, torch.Tensor) else target)
-    mse, mae = masked_errors(pred, target, None if mask is None else mask.cpu().numpy())
+        pred, target = pred * factor, target * factor
+    mask = None if targets.observed is None else targets.observed.cpu().numpy()
+    mse, mae = masked_errors(pred, target, mask)
     return {"mse": mse, "mae": mae, "n_windows": len(windows), "seconds": seconds}

@@ -100,8 +100,8 @@ def test_gaps_on_one_device_give_masks_for_every_device():
     devices = _devices()
     devices[0][-3, 0] = np.nan
     fleet = FleetWindows.from_series(devices, SEQ, PRED)
-    _, (target, mask) = fleet.train.batch(np.arange(len(fleet.train)))
-    assert target.shape == mask.shape
+    _, targets = fleet.train.batch(np.arange(len(fleet.train)))
+    assert targets.values.shape == targets.observed.shape
     assert int((~fleet.train.observed).sum()) == 1
     clean = FleetWindows.from_series(_devices(), SEQ, PRED)
     assert clean.train.observed is None

@@ -211,7 +211,11 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             max_epochs=self.max_epochs,
             lr=self.lr,
         )
-        interval_method(self.interval_method, calibration_size=self.calibration_size)
+        interval_method(
+            self.interval_method,
+            calibration_size=self.calibration_size,
+            quantile_levels=self.quantile_levels,
+        )
         adapted_parameters(self.adapt, self.embedding)
 
     def _resolve_pred_len(self, steps) -> int:
@@ -236,15 +240,16 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
 
     def _residuals(self, rows: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """Residuals of scaled, filled ``rows`` that follow the context (original units)."""
-        series = np.concatenate([self._context, rows])
-        observed = (
-            None if seen.all() else np.concatenate([np.ones(self._context.shape, bool), seen])
-        )
+        context = self._context
+        observed = None if seen.all() else np.concatenate([np.ones(context.shape, bool), seen])
+        return self._origin_residuals(np.concatenate([context, rows]), observed, len(context))
+
+    def _origin_residuals(self, series, observed, first: int) -> np.ndarray:
         return origin_residuals(
             self.net_,
             series,
             observed,
-            len(self._context),
+            first,
             seq_len=self.seq_len,
             pred_len=self.pred_len_,
             std=self.scaler_.std,

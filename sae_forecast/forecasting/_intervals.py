@@ -214,7 +214,11 @@ def interval_method(name: str, *, calibration_size=None, quantile_levels=None):
         raise ValueError(f"interval_method must be one of {tuple(INTERVAL_METHODS)}, got {name!r}.")
     if name == "quantile":
         return QuantileHead(quantile_levels)
-    return SplitConformal(calibration_size)
+    size = calibration_size
+    integer = isinstance(size, (int, np.integer)) and not isinstance(size, bool)
+    if size is not None and not (integer and size >= 1):
+        raise ValueError(f"calibration_size must be None or a positive integer, got {size!r}.")
+    return SplitConformal(size)
 
 
 def interpolate_levels(quantiles: np.ndarray, levels, alpha) -> np.ndarray:

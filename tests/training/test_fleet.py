@@ -90,7 +90,9 @@ def test_no_complete_window_is_an_error_naming_the_window_length():
 def test_a_channel_never_observed_on_a_device_is_named_with_the_device():
     devices = _devices()
     devices[2][:, 1] = np.nan
-    with pytest.raises(ValueError, match=r"device 'east': y has no observed .* for channel\(s\) \['rain'\]"):
+    with pytest.raises(
+        ValueError, match=r"device 'east': y has no observed .* for channel\(s\) \['rain'\]"
+    ):
         FleetWindows.from_series(
             devices, SEQ, PRED, names=["north", "west", "east"], columns=["temp", "rain"]
         )

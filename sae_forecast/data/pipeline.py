@@ -45,7 +45,7 @@ class PreparedSeries:
     ...     np.arange(40.0).reshape(20, 2), seq_len=4, pred_len=2, validation_size=0.2
     ... )
     >>> series.train.tolist(), series.valid.tolist(), series.train_rows
-    ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [12, 13, 14], 15)
+    ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [12, 13, 14], 16)
     """
 
     values: np.ndarray

@@ -8,6 +8,12 @@ from sae_forecast.data.loaders import (
     load_dataset,
     verify_file,
 )
+from sae_forecast.data.pipeline import (
+    PreparedSeries,
+    continue_series,
+    prepare_series,
+    scale_and_fill,
+)
 from sae_forecast.data.scaling import Standardiser, fill_gaps
 from sae_forecast.data.splits import BenchmarkData, prepare_benchmark, split_borders
 from sae_forecast.data.synthetic import make_heterogeneous_series
@@ -17,8 +23,10 @@ __all__ = [
     "CATALOG",
     "BenchmarkData",
     "DatasetInfo",
+    "PreparedSeries",
     "Standardiser",
     "chronological_split",
+    "continue_series",
     "count_windows",
     "dataset_path",
     "download_dataset",
@@ -27,6 +35,8 @@ __all__ = [
     "load_dataset",
     "make_heterogeneous_series",
     "prepare_benchmark",
+    "prepare_series",
+    "scale_and_fill",
     "sliding_windows",
     "split_borders",
     "verify_file",

@@ -54,8 +54,10 @@ class Standardiser:
             names = list(range(n_channels)) if columns is None else list(columns)
             missing = [name for name, bad in zip(names, empty, strict=True) if bad]
             raise ValueError(
-                f"channel(s) {missing} have no observed value in the training span "
-                f"({len(values)} rows); drop them, or pass a longer series that observes them."
+                f"y has no observed (non-NaN) value in the training span for channel(s) "
+                f"{missing}; a channel that is never observed can be neither scaled nor learned. "
+                f"Drop it (y.drop(columns={missing})), or pass a series in which every channel "
+                "has at least one observation in the training span."
             )
         if not enabled:
             return cls(np.zeros(n_channels), np.ones(n_channels))

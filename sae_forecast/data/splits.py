@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sae_forecast.data.catalog import CATALOG
-from sae_forecast.data.scaling import Standardiser, fill_gaps
+from sae_forecast.data.pipeline import scale_and_fill
 
 __all__ = ["BenchmarkData", "prepare_benchmark", "split_borders"]
 
@@ -149,8 +149,7 @@ def prepare_benchmark(
         frame = frame[columns]
     raw = frame.to_numpy(dtype=np.float64)
     borders = split_borders(rule, len(raw), seq_len)
-    scaler = Standardiser.fit(raw[slice(*borders["train"])], columns=frame.columns)
-    scaled, observed = fill_gaps(scaler.transform(raw))
+    scaler, scaled, observed = scale_and_fill(raw, borders["train"][1], columns=frame.columns)
     return BenchmarkData(
         name=name,
         values=scaled,

@@ -1,6 +1,9 @@
 """The sktime face: four forecasters, one per backbone, sharing one base."""
 
 from sae_forecast.forecasting._base import LightSAEForecaster
+from sae_forecast.forecasting._fleet import FleetState
+from sae_forecast.forecasting._intervals import QuantileHead, SplitConformal
+from sae_forecast.forecasting._windows import WindowForecasts
 from sae_forecast.forecasting.itransformer import LightSAEiTransformerForecaster
 from sae_forecast.forecasting.patchtst import LightSAEPatchTSTForecaster
 from sae_forecast.forecasting.rlinear import LightSAERLinearForecaster
@@ -15,9 +18,13 @@ FORECASTERS = {
 
 __all__ = [
     "FORECASTERS",
+    "FleetState",
     "LightSAEForecaster",
     "LightSAEPatchTSTForecaster",
     "LightSAERLinearForecaster",
     "LightSAERMLPForecaster",
     "LightSAEiTransformerForecaster",
+    "QuantileHead",
+    "SplitConformal",
+    "WindowForecasts",
 ]

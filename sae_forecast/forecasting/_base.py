@@ -9,29 +9,30 @@ import numpy as np
 import pandas as pd
 import torch
 from skorch.helper import predefined_split
-from sktime.forecasting.base import BaseForecaster
 
-from sae_forecast.data import Standardiser, chronological_split, count_windows, fill_gaps
-from sae_forecast.forecasting._builder import fine_tune
+from sae_forecast.data import continue_series, count_windows, prepare_series
+from sae_forecast.forecasting._builder import build_net, fine_tune
 from sae_forecast.forecasting._checks import (
     check_columns_match,
-    check_observed,
+    check_horizon,
     check_settings,
     check_target,
+    warn_caller,
 )
+from sae_forecast.forecasting._common import CommonParameters
 from sae_forecast.forecasting._fleet import (
+    adapted_parameters,
     check_fleet,
+    check_same_columns,
     fit_net,
     pretrain_fleet,
     pretrained_horizon,
 )
 from sae_forecast.forecasting._intervals import (
-    calibrate,
-    extend_calibration,
-    predict_interval,
-    predict_quantiles,
+    calibration_start,
+    interval_method,
+    quantile_frame,
 )
-from sae_forecast.forecasting._scoring import score_windows
 from sae_forecast.forecasting._signature import (
     backbone_parameters,
     fill_parameters,
@@ -39,15 +40,16 @@ from sae_forecast.forecasting._signature import (
     parameter_docs,
 )
 from sae_forecast.forecasting._time_index import regular_time_index
-from sae_forecast.nn import DEFAULT_POOL_SIZE, DEFAULT_RANK
+from sae_forecast.forecasting._windows import WindowMethods, origin_residuals
 from sae_forecast.training import SeriesWindows
 
 __all__ = ["LightSAEForecaster"]
 
 DEFAULT_PRED_LEN = 96  # the paper's first horizon, used when neither pred_len nor fh is given
+COMMON = list(inspect.signature(CommonParameters.__init__).parameters)[1:]
 
 
-class LightSAEForecaster(BaseForecaster):
+class LightSAEForecaster(WindowMethods, CommonParameters):
     """Base class: a backbone with a channel embedding, trained by skorch on windows of ``y``.
 
     A subclass names its backbone (``_backbone``, an :mod:`sae_forecast.nn` class) and, where
@@ -60,83 +62,7 @@ class LightSAEForecaster(BaseForecaster):
 
     Parameters
     ----------
-    seq_len : int, default=96
-        Lookback window: the forecaster reads the last ``seq_len`` rows.
-    pred_len : int or None, default=None
-        Horizon the network is trained for. ``None``: ``max(fh)`` when ``fh`` is passed to
-        ``fit``, else 96. ``predict`` accepts any out-of-sample ``fh`` up to it.
-    embedding : {"lightsae", "shared", "independent", "sae", "sae_lowrank"}, default="lightsae"
-        Channel embedding; ``"shared"`` is the paper's channel-independent baseline.
-    rank : int, default=25
-        Rank ``r`` of the channel-specific residuals (``lightsae``, ``sae_lowrank``).
-    pool_size : int, default=10
-        Number ``K`` of pooled left factors (``lightsae``).
-    pooled_bias : bool, default=False
-        ``lightsae`` only: mix each channel's embedding bias from a gated pool of ``K`` biases
-        (the authors' RLinear) instead of learning one bias per channel.
-    max_epochs : int, default=20
-        Upper bound on training epochs; early stopping usually ends sooner.
-    batch_size : int, default=32
-        Windows per batch.
-    lr : float, default=0.001
-        Initial Adam learning rate, halved after every epoch.
-    patience : int, default=3
-        Epochs without validation improvement before early stopping (best weights kept).
-    validation_size : float or int, default=0.1
-        Validation windows, taken from the end of ``y`` for early stopping: a fraction of
-        the windows (``0 <= v < 1``) or a number of windows (int). 0 trains for
-        ``max_epochs`` without validation. ``pred_len - 1`` windows between training and
-        validation are dropped, so no validation target is a training target.
-    scale : bool, default=True
-        Standardise each column with mean and standard deviation of the observed training
-        values (validation tail excluded); forecasts are returned in the original units.
-    fine_tune_epochs : int, default=1
-        Epochs of training on the new data when ``update(..., update_params=True)``.
-    interval_method : {"conformal", "quantile"}, default="conformal"
-        How ``predict_interval``, ``predict_quantiles`` and ``predict_var`` work.
-        ``"conformal"`` needs no extra training: the validation tail that ``fit`` holds out
-        is forecast once, and the signed residuals per horizon step and channel (original
-        units) give the quantiles (split conformal); ``update`` adds the residuals of the new
-        rows (a rolling window of ``calibration_size`` rows). With ``validation_size=0`` the
-        last 1000 training rows are used in sample and a warning says the intervals may be
-        too narrow. ``"quantile"``: the network also forecasts ``quantile_levels``, trained with
-        the pinball loss; the point forecast is its median.
-    quantile_levels : tuple of float or None, default=None
-        Levels trained by ``interval_method="quantile"``; must include 0.5, other levels
-        are interpolated between them. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9,
-        0.95, 0.975).
-    calibration_size : int or None, default=None
-        ``interval_method="conformal"``: number of most recent forecast rows whose
-        residuals calibrate the intervals, and the rolling window ``update`` keeps. None:
-        every row of the validation tail, and as many rows after ``update``.
-    gate_penalty : {"balance", "entropy"} or None, default=None
-        Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
-    gate_penalty_weight : float, default=0.01
-        Weight of the gate regulariser in the training loss.
-    adapt : {"auto", "gates", "embedding", "all", "none"}, default="auto"
-        What ``fit`` trains after ``pretrain``, starting from the pretrained weights
-        (without ``pretrain`` it is ignored): ``"gates"`` only the LightSAE gate logits and
-        per-channel embedding bias (the device's own mix of the fleet's pool), ``"embedding"``
-        the channel embedding, ``"all"`` every weight, ``"none"`` nothing. ``"auto"``:
-        ``"gates"`` for ``embedding="lightsae"``, else ``"all"``. ``update(...,
-        update_params=True)`` trains the same parameters. Use ``pretrain(y_panel)`` then
-        ``fit(y_device)`` for one network shared by devices with the same columns (e.g. a
-        new device with little history); ``fit`` on a panel trains one network per series
-        (after ``pretrain``, one adapted copy of the pretrained network per series).
-    device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
-    precision : {"fp32", "bf16"}, default="fp32"
-        ``"bf16"`` runs the model body under bfloat16 autocast.
-    random_state : int or None, default=None
-        Seed for initialisation, dropout and batch order; equal seeds give identical
-        forecasts, also for fits running in parallel threads.
-    verbose : int, default=0
-        1 prints a line per epoch; 2 adds a progress bar over each epoch's batches.
-    accelerator : accelerate.Accelerator or None, default=None
-        Train data-parallel on the processes of this ``Accelerator`` (several GPUs or
-        nodes, started by ``accelerate launch``; see the "Scaling out" page). It places the
-        model and batches on its device; ``device`` only says where the windows are kept.
-        Needs ``pip install "sae-forecast[distributed]"``.
+    {parameters}
 
     Examples
     --------
@@ -145,95 +71,12 @@ class LightSAEForecaster(BaseForecaster):
     True
     """
 
-    _tags = {
-        "authors": ["sae_forecast developers"],
-        "maintainers": ["sae_forecast developers"],
-        "python_dependencies": ["torch", "skorch"],
-        "y_inner_mtype": "pd.DataFrame",
-        "X_inner_mtype": "pd.DataFrame",
-        "capability:multivariate": True,
-        "capability:exogenous": False,
-        "capability:insample": False,
-        "capability:pred_int": True,
-        "capability:missing_values": True,
-        "capability:update": True,
-        "capability:pretrain": True,
-        "capability:random_state": True,
-        "requires-fh-in-fit": False,
-        "fit_is_empty": False,
-    }
-    # The context window and the scaler are stored by the forecaster itself (_context,
-    # scaler_), so sktime need not keep a copy of all data seen.
-    _config = {"remember_data": False}
-
-    _backbone: type[torch.nn.Module]
-    _defaults: dict = {}
-
-    def __init__(
-        self,
-        *,
-        seq_len=96,
-        pred_len=None,
-        embedding="lightsae",
-        rank=DEFAULT_RANK,
-        pool_size=DEFAULT_POOL_SIZE,
-        pooled_bias=False,
-        max_epochs=20,
-        batch_size=32,
-        lr=1e-3,
-        patience=3,
-        validation_size=0.1,
-        scale=True,
-        fine_tune_epochs=1,
-        interval_method="conformal",
-        quantile_levels=None,
-        calibration_size=None,
-        gate_penalty=None,
-        gate_penalty_weight=0.01,
-        adapt="auto",
-        device="cpu",
-        precision="fp32",
-        random_state=None,
-        verbose=0,
-        accelerator=None,
-    ):
-        self.seq_len = seq_len
-        self.pred_len = pred_len
-        self.embedding = embedding
-        self.rank = rank
-        self.pool_size = pool_size
-        self.pooled_bias = pooled_bias
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.validation_size = validation_size
-        self.scale = scale
-        self.fine_tune_epochs = fine_tune_epochs
-        self.interval_method = interval_method
-        self.quantile_levels = quantile_levels
-        self.calibration_size = calibration_size
-        self.gate_penalty = gate_penalty
-        self.gate_penalty_weight = gate_penalty_weight
-        self.adapt = adapt
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
-        self.accelerator = accelerator
-        super().__init__()
-        # sktime stores data seen in _y/_X only when remember_data is True; its checks may
-        # switch that config on after construction and expect the attributes to exist.
-        self._y = None
-        self._X = None
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "_backbone" not in cls.__dict__:
             return
-        cls.__init__ = forecaster_init(LightSAEForecaster.__init__, cls._backbone, cls._defaults)
-        common = list(inspect.signature(LightSAEForecaster.__init__).parameters)[1:]
-        text = parameter_docs(LightSAEForecaster, common)
+        cls.__init__ = forecaster_init(CommonParameters.__init__, cls._backbone, cls._defaults)
+        text = parameter_docs(CommonParameters, COMMON)
         for name, value in cls._defaults.items():
             text = re.sub(rf"^({name} : .*default=)\S+$", rf"\g<1>{value!r}", text, flags=re.M)
         own = [p.name for p in backbone_parameters(cls._backbone)]
@@ -263,110 +106,94 @@ class LightSAEForecaster(BaseForecaster):
 
     # -- sktime extension methods --------------------------------------------------------
     def _pretrain(self, y, X=None, fh=None):
-        pretrain_fleet(self, y, fh)
+        self._check_parameters()
+        if fh is not None and not fh.is_relative:
+            raise ValueError(
+                "pretrain needs fh as steps ahead (e.g. fh=[1, ..., 24]), or pred_len: a panel "
+                "has no single cutoff to count absolute time stamps from."
+            )
+        previous = getattr(self, "fleet_", None)
+        steps = None if fh is None else fh.to_numpy()
+        horizon = self._resolve_pred_len(steps) if previous is None else None
+        pred_len = horizon or pretrained_horizon(previous, steps)
+        self.fleet_ = pretrain_fleet(self._backbone, self.get_params(), y, pred_len, previous)
         return self
 
-    def _pretrain_update(self, y, X=None, fh=None):
-        pretrain_fleet(self, y, fh)
-        return self
+    _pretrain_update = _pretrain
 
     def _fit(self, y, X=None, fh=None):
-        self._check_settings()
-        self.pred_len_ = self._resolve_pred_len(fh)
-        values = y.to_numpy(dtype=np.float64)
-        train, valid = self._split_windows(len(values))
-        train_rows = int(train[-1]) + self.seq_len + self.pred_len_
-        check_observed(values[:train_rows], y.columns)
-        self.scaler_ = Standardiser.fit(values[:train_rows], columns=y.columns, enabled=self.scale)
-        series, observed = fill_gaps(self.scaler_.transform(values))
-        windows = SeriesWindows(
-            series, self.seq_len, self.pred_len_, observed=observed, device=self.device
+        self._check_parameters()
+        fleet = getattr(self, "fleet_", None)
+        steps = None if fh is None else fh.to_relative(self.cutoff).to_numpy()
+        self.pred_len_ = self._resolve_pred_len(steps)
+        series = prepare_series(
+            y.to_numpy(dtype=np.float64),
+            seq_len=self.seq_len,
+            pred_len=self.pred_len_,
+            validation_size=self.validation_size,
+            scale=self.scale,
+            columns=y.columns,
         )
-        self.columns_ = y.columns
-        self.n_channels_ = values.shape[1]
-        validation = predefined_split(windows.subset(valid)) if len(valid) else None
-        ceiling = 1e4 * float(np.nanmean(np.nanvar(series[:train_rows], axis=0)) or 1.0)
-        self.net_ = fit_net(  # from the pretrained weights after pretrain (see adapt)
-            self,
-            windows.subset(train),
-            train_split=validation,
+        self.scaler_, self.columns_, self.n_channels_ = series.scaler, y.columns, y.shape[1]
+        self.trainable_ = self._trainable(fleet, y.columns)
+        windows = SeriesWindows(
+            series.values,
+            self.seq_len,
+            self.pred_len_,
+            observed=series.observed,
+            device=self.device,
+        )
+        valid = predefined_split(windows.subset(series.valid)) if len(series.valid) else None
+        ceiling = 1e4 * float(
+            np.nanmean(np.nanvar(series.values[: series.train_rows], axis=0)) or 1.0
+        )
+        net = build_net(
+            self._backbone,
+            self.get_params(),
+            (self.pred_len_, self.n_channels_),
+            train_split=valid,
+            trainable=self.trainable_ or None,
             callbacks__stop_on_non_finite_loss__max_loss=ceiling,
         )
+        self.net_ = fit_net(net, windows.subset(series.train), fleet, self.trainable_)
         self.n_epochs_ = len(self.net_.history)
         best = [row["epoch"] for row in self.net_.history if row.get("valid_loss_best")]
         self.best_epoch_ = best[-1] if best else self.n_epochs_
-        self._keep_context(series, observed)
+        self._context, self._observed = self._tail(series.values, series.observed)
         self._n_updates = 0
-        self.calibration_ = calibrate(self, series, observed, valid)  # None for "quantile"
+        self.intervals_ = self._calibrated(series)
         return self
 
     def _predict(self, fh, X=None):
-        steps = self._check_horizon(fh)
-        forecast = self.predict_windows(self._context[None])[0]  # (pred_len, N), scaled
+        steps = self._steps(fh)
+        forecast = self.predict_windows(self._context[None, -self.seq_len :])[0]  # (H, N), scaled
         rows = self.scaler_.inverse_transform(forecast[steps - 1])
-        index = fh.to_absolute_index(self.cutoff)
-        return pd.DataFrame(rows, index=index, columns=self.columns_)
+        return pd.DataFrame(rows, index=fh.to_absolute_index(self.cutoff), columns=self.columns_)
 
     def _predict_quantiles(self, fh, X, alpha):
         # sktime derives predict_var from it (a normal with the same interquartile range)
-        return predict_quantiles(self, fh, alpha)
+        values, index = self._quantile_values(fh, alpha)
+        return quantile_frame(values, index, [self.columns_, list(alpha)])
 
-    def _predict_interval(self, fh, X, coverage):
-        return predict_interval(self, fh, coverage)  # sktime's default would cost 25% more
+    def _predict_interval(self, fh, X, coverage):  # sktime's default would cost 25% more
+        alpha = [level for c in coverage for level in (0.5 - c / 2, 0.5 + c / 2)]
+        values, index = self._quantile_values(fh, alpha)
+        return quantile_frame(values, index, [self.columns_, list(coverage), ["lower", "upper"]])
 
     def _update(self, y, X=None, update_params=True):
         check_columns_match(y, self.columns_, "update")
-        values = self.scaler_.transform(y.to_numpy(dtype=np.float64))
-        new, _ = fill_gaps(values, last=self._context[-1])
-        extend_calibration(self, new, values)  # residuals of the new rows, before fine-tuning
-        series = np.concatenate([self._context, new])
-        seen = np.concatenate([self._observed, ~np.isnan(values)])
+        new, seen = continue_series(self.scaler_, y.to_numpy(dtype=np.float64), self._context[-1])
+        if self.intervals_.uses_residuals and len(new):  # before fine-tuning
+            self.intervals_.extend(self._residuals(new, seen))
+        series = np.concatenate([self._context[-self.seq_len :], new])
+        observed = np.concatenate([self._observed[-self.seq_len :], seen])
         if update_params and count_windows(len(series), self.seq_len, self.pred_len_) > 0:
             self._n_updates += 1
-            fine_tune(self, series, None if seen.all() else seen)
-        self._keep_context(series, seen)
+            self._fine_tune(series, None if observed.all() else observed)
+        self._context, self._observed = self._tail(
+            np.concatenate([self._context, new]), np.concatenate([self._observed, seen])
+        )
         return self
-
-    # -- public helpers ------------------------------------------------------------------
-    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
-        """Forecast ``pred_len_`` steps for each scaled window ``(n, seq_len, N)``.
-
-        The windows must be in the scaled units of the fitted forecaster (see ``scale``).
-        """
-        self.check_is_fitted()
-        return self.net_.predict(np.asarray(windows, dtype=np.float32))
-
-    def score_windows(self, y, *, start: int = 0, std=None) -> dict:
-        """Forecast every window of ``y`` at once and score it on the observed targets.
-
-        Every stretch of ``seq_len + pred_len`` rows of ``y`` (stride 1) whose lookback
-        begins at row ``start`` or later is a window: the forecaster reads its first
-        ``seq_len`` rows and forecasts the next ``pred_len``. Rows before ``start`` only
-        carry gaps forward (causal filling), so passing the whole history up to the end of a
-        test span, with ``start`` at its first lookback row, scores exactly the test windows
-        of the standard protocol. This is how the benchmark scores its rows.
-
-        Parameters
-        ----------
-        y : DataFrame
-            Series with the columns seen in ``fit``, in original units; NaN are gaps.
-        start : int, default=0
-            Row position of the first window's first lookback row.
-        std : array-like of shape (n_channels,) or None, default=None
-            Report errors in units of this per-channel standard deviation instead of the
-            forecaster's own scaler (to compare forecasters whose scalers saw different
-            training data, e.g. imputed and not).
-
-        Returns
-        -------
-        dict
-            ``mse`` and ``mae`` over observed targets in the scaled units (the papers'
-            convention: per-channel standardisation fitted on the training span),
-            ``n_windows`` and ``seconds`` (the forecasting time, eval mode).
-        """
-        self.check_is_fitted()
-        check_columns_match(y, self.columns_, "score_windows")
-        return score_windows(self, y.to_numpy(dtype=np.float64), start, std)
 
     @property
     def model_(self) -> torch.nn.Module:
@@ -375,7 +202,7 @@ class LightSAEForecaster(BaseForecaster):
         return self.net_.module_
 
     # -- helpers -------------------------------------------------------------------------
-    def _check_settings(self) -> None:
+    def _check_parameters(self) -> None:
         check_settings(
             seq_len=self.seq_len,
             pred_len=self.pred_len,
@@ -384,46 +211,108 @@ class LightSAEForecaster(BaseForecaster):
             max_epochs=self.max_epochs,
             lr=self.lr,
         )
+        interval_method(
+            self.interval_method,
+            calibration_size=self.calibration_size,
+            quantile_levels=self.quantile_levels,
+        )
+        adapted_parameters(self.adapt, self.embedding)
 
-    def _resolve_pred_len(self, fh) -> int:
-        if self.state == "pretrained":
-            return pretrained_horizon(self, fh)
+    def _resolve_pred_len(self, steps) -> int:
+        if getattr(self, "fleet_", None) is not None:
+            return pretrained_horizon(self.fleet_, steps)
         if self.pred_len is not None:
             return int(self.pred_len)
-        if fh is None:
-            return DEFAULT_PRED_LEN
-        steps = fh.to_relative(self.cutoff).to_numpy()
-        return int(max(1, steps.max()))
+        return DEFAULT_PRED_LEN if steps is None else int(max(1, steps.max()))
 
-    def _split_windows(self, n_rows: int):
-        n_windows = count_windows(n_rows, self.seq_len, self.pred_len_)
-        gap = self.pred_len_ - 1
-        try:
-            return chronological_split(n_windows, self.validation_size, gap)
-        except ValueError as error:
-            raise ValueError(
-                f"y has {n_rows} rows, too few to train: seq_len={self.seq_len} + "
-                f"pred_len={self.pred_len_} rows make one window, and {error} Pass a longer "
-                "series, or lower seq_len, pred_len or validation_size (validation_size=0 "
-                "trains without early stopping)."
-            ) from None
+    def _trainable(self, fleet, columns):
+        """What ``fit`` and ``update`` train: None (everything) without a fleet."""
+        if fleet is None:
+            return None
+        check_same_columns(columns, fleet.columns, "fit")
+        return adapted_parameters(self.adapt, self.embedding)
 
-    def _keep_context(self, series: np.ndarray, observed: np.ndarray | None) -> None:
-        self._context = series[-self.seq_len :]
+    def _tail(self, series: np.ndarray, observed: np.ndarray | None):
+        """The rows a forecaster keeps: every forecast of the next row reads them."""
+        rows = self.seq_len + self.pred_len_ - 1
         seen = np.ones_like(series, bool) if observed is None else observed
-        self._observed = seen[-self.seq_len :]
+        return series[-rows:], seen[-rows:]
 
-    def _check_horizon(self, fh) -> np.ndarray:
+    def _residuals(self, rows: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """Residuals of scaled, filled ``rows`` that follow the context (original units)."""
+        context = self._context
+        observed = None if seen.all() else np.concatenate([np.ones(context.shape, bool), seen])
+        return self._origin_residuals(np.concatenate([context, rows]), observed, len(context))
+
+    def _origin_residuals(self, series, observed, first: int) -> np.ndarray:
+        return origin_residuals(
+            self.net_,
+            series,
+            observed,
+            first,
+            seq_len=self.seq_len,
+            pred_len=self.pred_len_,
+            std=self.scaler_.std,
+        )
+
+    def _calibrated(self, series):
+        """The interval method, calibrated on the rows the validation windows forecast."""
+        method = interval_method(
+            self.interval_method,
+            calibration_size=self.calibration_size,
+            quantile_levels=self.quantile_levels,
+        )
+        if not method.uses_residuals:
+            return method
+        n_rows = len(series.values)
+        first = calibration_start(
+            n_rows,
+            series.valid,
+            seq_len=self.seq_len,
+            pred_len=self.pred_len_,
+            size=self.calibration_size,
+        )
+        residuals = self._origin_residuals(series.values, series.observed, first)
+        return method.calibrate(residuals, source="validation" if len(series.valid) else "training")
+
+    def _fine_tune(self, series: np.ndarray, observed: np.ndarray | None) -> None:
+        if self.trainable_ == ():
+            return
+        windows = SeriesWindows(
+            series, self.seq_len, self.pred_len_, observed=observed, device=self.device
+        )
+        state = fine_tune(
+            self.net_,
+            self._backbone,
+            self.get_params(),
+            windows,
+            update=self._n_updates,
+            best_epoch=self.best_epoch_,
+            trainable=self.trainable_,
+        )
+        self.net_.module_.load_state_dict(state)
+
+    def _steps(self, fh) -> np.ndarray:
         steps = fh.to_relative(self.cutoff).to_numpy().astype(int)
-        if (steps < 1).any():
-            raise ValueError(
-                f"{type(self).__name__} forecasts out of sample only, but fh contains the "
-                f"in-sample step(s) {steps[steps < 1].tolist()}; pass steps 1..{self.pred_len_}."
-            )
-        if steps.max() > self.pred_len_:
-            raise ValueError(
-                f"fh reaches {steps.max()} steps ahead, but the forecaster was trained for "
-                f"pred_len={self.pred_len_}. Refit with pred_len={steps.max()} (or pass this "
-                "fh to fit), or shorten fh."
-            )
+        check_horizon(steps, self.pred_len_, type(self).__name__)
         return steps
+
+    def _quantile_values(self, fh, alpha):
+        """Quantiles ``alpha`` of the forecast at ``fh``: ``(A, S, N)`` and the row index."""
+        steps = self._steps(fh)
+        if not self.intervals_.uses_residuals:  # the network's own quantiles
+            _, head = self.net_.forward(self._context[None, -self.seq_len :].astype(np.float32))
+            head = head[0].cpu().to(torch.float64).numpy()[steps - 1]  # (S, N, Q), scaled
+            head = head * self.scaler_.std[:, None] + self.scaler_.mean[:, None]
+            return self.intervals_.quantiles(None, head, alpha), fh.to_absolute_index(self.cutoff)
+        if self.intervals_.source == "training":
+            warn_caller(
+                "validation_size=0: the conformal intervals are calibrated on in-sample "
+                "residuals of the training windows and tend to be too narrow; fit with "
+                "validation_size > 0 for calibrated intervals."
+            )
+        point = self._predict(fh)  # (S, N), original units; its index is slow to build: once
+        return self.intervals_.quantiles(point.to_numpy(), None, alpha, steps), point.index
+
+
+fill_parameters(LightSAEForecaster, parameter_docs(CommonParameters, COMMON))

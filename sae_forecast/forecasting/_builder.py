@@ -1,16 +1,16 @@
 """The one builder: a forecaster's parameters -> the skorch net that trains its backbone.
 
-Every path that trains a network for a forecaster (``fit``, ``update``, the benchmark through
-``fit``) goes through :func:`build_net`, so no second configuration path can drift from it.
+Every path that trains a network for a forecaster (``fit``, ``pretrain``, ``update``, the
+benchmark through ``fit``) goes through :func:`build_net`, so no second configuration path
+can drift from it. The functions take the parameters as a dict (``get_params()``) and return
+what they build; the forecaster stores it.
 """
 
 from __future__ import annotations
 
 import inspect
 
-import numpy as np
-
-from sae_forecast.forecasting._intervals import interval_net
+from sae_forecast.forecasting._intervals import interval_method
 from sae_forecast.training import ForecastingNet, SeriesWindows, spawn_seeds
 from sae_forecast.training.distributed import AcceleratedForecastingNet
 
@@ -30,73 +30,84 @@ NET_PARAMETERS = (
 )
 
 
-def module_parameters(forecaster, shape: tuple[int, int] | None = None) -> dict:
+def module_parameters(backbone: type, params: dict, shape: tuple[int, int]) -> dict:
     """The backbone's constructor arguments: every forecaster parameter the backbone takes,
-    plus what the data decided (``pred_len_``, ``n_channels_``, or ``shape``, a pair
-    ``(pred_len, n_channels)``, where the forecaster is not fitted yet, as in ``pretrain``).
+    plus what the data decided: ``shape``, the pair ``(pred_len, n_channels)``.
 
     Examples
     --------
     >>> from sae_forecast import LightSAERLinearForecaster
-    >>> forecaster = LightSAERLinearForecaster(rank=4)
-    >>> forecaster.pred_len_, forecaster.n_channels_ = 24, 7
-    >>> params = module_parameters(forecaster)
-    >>> params["rank"], params["pred_len"], params["n_channels"]
+    >>> from sae_forecast.nn import RLinear
+    >>> params = LightSAERLinearForecaster(rank=4).get_params()
+    >>> module = module_parameters(RLinear, params, (24, 7))
+    >>> module["rank"], module["pred_len"], module["n_channels"]
     (4, 24, 7)
     """
-    accepted = inspect.signature(forecaster._backbone).parameters
-    params = {k: v for k, v in forecaster.get_params(deep=False).items() if k in accepted}
-    pred_len, n_channels = shape or (forecaster.pred_len_, forecaster.n_channels_)
-    params.update(pred_len=pred_len, n_channels=n_channels)
-    return params
+    accepted = inspect.signature(backbone).parameters
+    module = {k: v for k, v in params.items() if k in accepted}
+    module.update(pred_len=shape[0], n_channels=shape[1])
+    return module
 
 
-def build_net(forecaster, shape: tuple[int, int] | None = None, **overrides) -> ForecastingNet:
-    """The unfitted :class:`ForecastingNet` for a forecaster whose data shape is known.
+def build_net(backbone: type, params: dict, shape: tuple[int, int], **overrides) -> ForecastingNet:
+    """The unfitted :class:`ForecastingNet` for forecaster parameters ``params``.
 
-    ``overrides`` replace net settings (``train_split``, or the fine-tuning schedule);
-    ``shape`` is passed to :func:`module_parameters`.
+    ``shape`` is ``(pred_len, n_channels)``; ``overrides`` replace net settings
+    (``train_split``, ``trainable``, or the fine-tuning schedule). The interval method
+    decides the net and module classes (a quantile net for ``interval_method="quantile"``).
     """
-    options = {name: getattr(forecaster, name) for name in NET_PARAMETERS}
+    options = {name: params[name] for name in NET_PARAMETERS}
     options.update(overrides)
-    module = {f"module__{k}": v for k, v in module_parameters(forecaster, shape).items()}
-    net, backbone, extra = interval_net(forecaster)  # QuantileNet for quantile training
-    if forecaster.accelerator is not None:  # data-parallel: accelerate places the model
-        options.update(accelerator=forecaster.accelerator, device=None)
-        return AcceleratedForecastingNet(forecaster._backbone, **module, **options)
-    return net(backbone, **module, **extra, **options)
+    module = {f"module__{k}": v for k, v in module_parameters(backbone, params, shape).items()}
+    method = interval_method(
+        params["interval_method"],
+        calibration_size=params["calibration_size"],
+        quantile_levels=params["quantile_levels"],
+    )
+    net, module_class, extra = method.training(backbone)
+    if params["accelerator"] is not None:  # data-parallel: accelerate places the model
+        if net is not ForecastingNet:
+            raise ValueError(
+                "interval_method='quantile' does not train data-parallel yet; pass "
+                "accelerator=None, or use interval_method='conformal'."
+            )
+        options.update(accelerator=params["accelerator"], device=None)
+        return AcceleratedForecastingNet(backbone, **module, **options)
+    return net(module_class, **module, **extra, **options)
 
 
-def fine_tune(forecaster, series: np.ndarray, observed: np.ndarray | None) -> None:
-    """Train the fitted net ``fine_tune_epochs`` more epochs on ``series`` (scaled, filled).
+def fine_tune(
+    net: ForecastingNet,
+    backbone: type,
+    params: dict,
+    windows: SeriesWindows,
+    *,
+    update: int,
+    best_epoch: int,
+    trainable,
+) -> dict:
+    """Train a copy of the fitted ``net`` ``fine_tune_epochs`` more epochs on ``windows``;
+    return the tuned weights (a state dict) for the caller to load.
 
     The learning rate continues the decay where the best epoch left it; the seed is derived
-    from ``random_state`` and the number of updates so far, so equal seeds stay reproducible.
-    After ``pretrain`` only the parameters that ``fit`` adapted are trained (``trainable_``;
-    none for ``adapt="none"``).
+    from ``random_state`` and ``update`` (the number of updates so far, this one included),
+    so equal seeds stay reproducible. Only ``trainable`` parameters are trained.
     """
-    if forecaster.trainable_ == ():
-        return
-    seed = None
-    if forecaster.random_state is not None:
-        seed = spawn_seeds([forecaster.random_state, forecaster._n_updates], 1)[0]
+    seed = params["random_state"]
+    if seed is not None:
+        seed = spawn_seeds([seed, update], 1)[0]
     tuner = build_net(
-        forecaster,
+        backbone,
+        params,
+        (windows.pred_len, windows.n_channels),
         train_split=None,
         patience=None,
-        max_epochs=forecaster.fine_tune_epochs,
-        lr=forecaster.lr * 0.5 ** (forecaster.best_epoch_ - 1),
+        max_epochs=params["fine_tune_epochs"],
+        lr=params["lr"] * 0.5 ** (best_epoch - 1),
         random_state=seed,
-        trainable=forecaster.trainable_,
+        trainable=trainable,
     )
     tuner.initialize()
-    tuner.module_.load_state_dict(forecaster.net_.module_.state_dict())
-    windows = SeriesWindows(
-        series,
-        forecaster.seq_len,
-        forecaster.pred_len_,
-        observed=observed,
-        device=forecaster.device,
-    )
+    tuner.module_.load_state_dict(net.module_.state_dict())
     tuner.partial_fit(windows)
-    forecaster.net_.module_.load_state_dict(tuner.module_.state_dict())
+    return tuner.module_.state_dict()

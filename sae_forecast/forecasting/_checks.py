@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "check_columns_match",
-    "check_observed",
+    "check_horizon",
     "check_settings",
     "check_target",
+    "warn_caller",
 ]
 
 
@@ -126,46 +131,6 @@ def _check_time_index(index: pd.Index, name: str) -> None:
         raise ValueError(f"{name}'s time index is not increasing; sort it first (y.sort_index()).")
 
 
-def check_observed(values: np.ndarray, columns, where: str = "the training span") -> None:
-    """Raise a ``ValueError`` naming the channels with no observed (non-NaN) value.
-
-    A channel that is never observed can be neither scaled nor learned, so a forecaster
-    needs at least one observation of each channel in the span it trains on.
-
-    Parameters
-    ----------
-    values : np.ndarray of shape (n_rows, n_channels)
-        The span to check; NaN marks a gap.
-    columns : sequence
-        The channel names, one per column of ``values``.
-    where : str, default="the training span"
-        What the span is, for the message.
-
-    Raises
-    ------
-    ValueError
-        When some channel is NaN in every row of ``values``.
-
-    Examples
-    --------
-    >>> check_observed(np.array([[1.0, np.nan], [2.0, 3.0]]), ["a", "b"])  # fine
-    >>> check_observed(np.array([[1.0, np.nan], [2.0, np.nan]]), ["a", "b"])
-    Traceback (most recent call last):
-    ...
-    ValueError: y has no observed (non-NaN) value in the training span for channel(s) ['b']; ...
-    """
-    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-    never = np.isnan(values).all(axis=0)
-    if never.any():
-        missing = _columns_where(columns, never)
-        raise ValueError(
-            f"y has no observed (non-NaN) value in {where} for channel(s) {missing}; a channel "
-            "that is never observed can be neither scaled nor learned. Drop it "
-            f"(y.drop(columns={missing})), or pass a series in which every channel has at "
-            f"least one observation in {where}."
-        )
-
-
 def check_settings(
     *,
     seq_len,
@@ -274,3 +239,47 @@ def check_columns_match(y: pd.DataFrame, columns: pd.Index, where: str) -> None:
             f"was fitted on {list(columns)}. Pass the same columns in the same "
             "order, or fit again."
         )
+
+
+def check_horizon(steps: np.ndarray, pred_len: int, owner: str, trained: str = "trained") -> None:
+    """Raise a ``ValueError`` when relative ``steps`` are in sample or beyond ``pred_len``.
+
+    Examples
+    --------
+    >>> check_horizon(np.array([1, 30]), 24, "LightSAERLinearForecaster")
+    Traceback (most recent call last):
+    ...
+    ValueError: fh reaches 30 steps ahead, but the forecaster was trained for pred_len=24. ...
+    """
+    if (steps < 1).any():
+        raise ValueError(
+            f"{owner} forecasts out of sample only, but fh contains the in-sample step(s) "
+            f"{steps[steps < 1].tolist()}; pass steps 1..{pred_len}."
+        )
+    if steps.max() > pred_len:
+        fix = (
+            f"Refit with pred_len={steps.max()} (or pass this fh to fit), or shorten fh."
+            if trained == "trained"
+            else f"Shorten fh, or pretrain again with pred_len={steps.max()} (a new forecaster)."
+        )
+        raise ValueError(
+            f"fh reaches {steps.max()} steps ahead, but the "
+            f"{'forecaster was' if trained == 'trained' else 'network was'} {trained} for "
+            f"pred_len={pred_len}. {fix}"
+        )
+
+
+_PACKAGE = os.path.dirname(sys.modules["sae_forecast"].__file__) + os.sep
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn with the location of the first caller outside sae_forecast, sktime and skbase.
+
+    However deep sktime calls the forecaster, the warning points at the user's line (a fixed
+    ``stacklevel`` would depend on sktime's call depth).
+    """
+    skipped = (_PACKAGE, os.sep + "sktime" + os.sep, os.sep + "skbase" + os.sep)
+    frame, level = inspect.currentframe().f_back, 1
+    while frame is not None and any(part in frame.f_code.co_filename for part in skipped):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)

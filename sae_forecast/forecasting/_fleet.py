@@ -3,29 +3,31 @@
 sktime's ``pretrain(y_panel)`` reaches :func:`pretrain_fleet` (``_pretrain`` and
 ``_pretrain_update``): every device is split into its own training span and validation tail,
 scaled on its own training span, and one network is trained on the windows of all devices
-(:class:`~sae_forecast.training.FleetWindows`). The pretrained weights are kept in
-``pretrained_weights_``, which sktime preserves through ``fit`` and ``clone``. ``fit(y)``
-then starts from them (:func:`fit_net`) and trains only the parameters that ``adapt`` names;
-``update(update_params=True)`` trains the same ones (``trainable_``).
+(:class:`~sae_forecast.training.FleetWindows`). What pretraining learned is one
+:class:`FleetState` (``fleet_``), which sktime preserves through ``fit`` and ``clone``.
+``fit(y)`` then starts from its weights (:func:`fit_net`) and trains only the parameters that
+``adapt`` names; ``update(update_params=True)`` trains the same ones (``trainable_``).
 """
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from skorch.helper import predefined_split
 
 from sae_forecast.forecasting._builder import build_net
-from sae_forecast.forecasting._checks import check_target
+from sae_forecast.forecasting._checks import check_horizon, check_target, warn_caller
 from sae_forecast.forecasting._time_index import regular_time_index
 from sae_forecast.training import FleetWindows, ForecastingNet, spawn_seeds
 
 __all__ = [
     "ADAPTATIONS",
+    "FleetState",
     "adapted_parameters",
     "check_fleet",
+    "check_same_columns",
     "fit_net",
     "panel_devices",
     "pretrain_fleet",
@@ -42,7 +44,38 @@ ADAPTATIONS = {
 }
 
 
-def adapted_parameters(forecaster) -> tuple[str, ...] | None:
+@dataclass(frozen=True)
+class FleetState:
+    """What ``pretrain`` learned from a fleet: the network and what it was trained on.
+
+    Parameters
+    ----------
+    weights : dict of str to Tensor
+        The pretrained network's state dict (on the CPU).
+    columns : pd.Index
+        The channels, in the order the network learned them.
+    pred_len : int
+        The horizon the network was trained for.
+    devices : list
+        The names of the devices whose windows trained it, over every ``pretrain`` call.
+    history : skorch.History
+        The training log of the last ``pretrain`` call.
+
+    Examples
+    --------
+    >>> state = FleetState({}, pd.Index(["temp"]), 24, ["north"], None)
+    >>> state.pred_len, state.devices
+    (24, ['north'])
+    """
+
+    weights: dict
+    columns: pd.Index
+    pred_len: int
+    devices: list
+    history: object
+
+
+def adapted_parameters(adapt: str, embedding: str) -> tuple[str, ...] | None:
     """The parameter-name patterns ``fit`` trains after ``pretrain`` (None: every parameter).
 
     ``"gates"`` is the LightSAE gate logits (``N x K``) and the per-channel embedding bias
@@ -52,22 +85,20 @@ def adapted_parameters(forecaster) -> tuple[str, ...] | None:
 
     Examples
     --------
-    >>> from sae_forecast import LightSAERLinearForecaster
-    >>> adapted_parameters(LightSAERLinearForecaster(adapt="gates"))
+    >>> adapted_parameters("gates", "lightsae")
     ('embedding.gate_logits', 'embedding.bias')
-    >>> adapted_parameters(LightSAERLinearForecaster(embedding="shared", adapt="gates"))
+    >>> adapted_parameters("gates", "shared")
     Traceback (most recent call last):
     ...
     ValueError: adapt='gates' trains the LightSAE gates, but embedding='shared' has none; ...
     """
-    adapt = forecaster.adapt
     if adapt not in ADAPTATIONS:
         raise ValueError(f"adapt must be one of {list(ADAPTATIONS)}, got {adapt!r}.")
     if adapt == "auto":
-        adapt = "gates" if forecaster.embedding == "lightsae" else "all"
-    if adapt == "gates" and forecaster.embedding != "lightsae":
+        adapt = "gates" if embedding == "lightsae" else "all"
+    if adapt == "gates" and embedding != "lightsae":
         raise ValueError(
-            f"adapt='gates' trains the LightSAE gates, but embedding={forecaster.embedding!r} "
+            f"adapt='gates' trains the LightSAE gates, but embedding={embedding!r} "
             "has none; pass embedding='lightsae', or adapt='embedding' (the channel "
             "embedding) or adapt='all' (every weight)."
         )
@@ -140,57 +171,46 @@ def _check_shared_columns(names: list, frames: list[pd.DataFrame]) -> None:
         )
 
 
-def pretrain_fleet(forecaster, y: pd.DataFrame, fh=None) -> None:
-    """Train the fleet network on every device of panel ``y`` (``_pretrain``, ``_pretrain_update``).
+def pretrain_fleet(
+    backbone: type, params: dict, y: pd.DataFrame, pred_len: int, previous: FleetState | None
+) -> FleetState:
+    """Train the fleet network on every device of panel ``y`` and return what it learned.
 
-    A first call trains from a fresh initialisation; later calls continue from the pretrained
-    weights on the new devices. Sets ``pretrained_weights_``, ``pretrained_columns_``,
-    ``pretrained_pred_len_``, ``pretrain_devices_`` and ``pretrain_history_``.
+    A first call (``previous`` None) trains from a fresh initialisation; later calls continue
+    from ``previous.weights`` on the new devices (with a new, reproducible seed).
     """
-    forecaster._check_settings()
-    adapted_parameters(forecaster)  # a wrong adapt fails before a long pretraining
-    if fh is not None and not fh.is_relative:
-        raise ValueError(
-            "pretrain needs fh as steps ahead (e.g. fh=[1, ..., 24]), or pred_len: a panel "
-            "has no single cutoff to count absolute time stamps from."
-        )
-    update = hasattr(forecaster, "pretrained_weights_")
-    if update:
-        _check_same_columns(y.columns, forecaster.pretrained_columns_, "pretrain")
-    pred_len = pretrained_horizon(forecaster, fh) if update else forecaster._resolve_pred_len(fh)
+    adapted_parameters(params["adapt"], params["embedding"])  # fails before a long training
+    if previous is not None:
+        check_same_columns(y.columns, previous.columns, "pretrain")
     names, frames = panel_devices(y)
     fleet = FleetWindows.from_series(
         [frame.to_numpy(dtype=np.float64) for frame in frames],
-        forecaster.seq_len,
+        params["seq_len"],
         pred_len,
-        validation_size=forecaster.validation_size,
-        scale=forecaster.scale,
+        validation_size=params["validation_size"],
+        scale=params["scale"],
         names=names,
         columns=list(y.columns),
-        device=forecaster.device,
+        device=params["device"],
     )
-    _warn_short_devices(fleet, names, forecaster.seq_len + pred_len)
-    net = _train_fleet(forecaster, fleet, (pred_len, y.shape[1]), update)
-    state = net.module_.state_dict()
-    forecaster.pretrained_weights_ = {k: v.detach().cpu().clone() for k, v in state.items()}
-    forecaster.pretrained_columns_ = y.columns
-    forecaster.pretrained_pred_len_ = pred_len
-    earlier = list(forecaster.pretrain_devices_) if update else []
-    forecaster.pretrain_devices_ = earlier + [names[i] for i in fleet.used]
-    forecaster.pretrain_history_ = net.history
-
-
-def _train_fleet(forecaster, fleet: FleetWindows, shape, update: bool) -> ForecastingNet:
-    seed = forecaster.random_state
-    if update and seed is not None:  # a new, reproducible stream for every further round
-        seed = spawn_seeds([seed, len(forecaster.pretrain_devices_)], 1)[0]
+    _warn_short_devices(fleet, names, params["seq_len"] + pred_len)
+    seed = params["random_state"]
+    if previous is not None and seed is not None:  # a new, reproducible stream per round
+        seed = spawn_seeds([seed, len(previous.devices)], 1)[0]
     validation = predefined_split(fleet.valid) if fleet.valid is not None else None
-    net = build_net(forecaster, shape, train_split=validation, random_state=seed)
-    if not update:
-        return net.fit(fleet.train)
-    net.initialize()
-    net.module_.load_state_dict(forecaster.pretrained_weights_)
-    return net.partial_fit(fleet.train)
+    net = build_net(
+        backbone, params, (pred_len, y.shape[1]), train_split=validation, random_state=seed
+    )
+    if previous is None:
+        net.fit(fleet.train)
+    else:
+        net.initialize()
+        net.module_.load_state_dict(previous.weights)
+        net.partial_fit(fleet.train)
+    weights = {k: v.detach().cpu().clone() for k, v in net.module_.state_dict().items()}
+    earlier = [] if previous is None else list(previous.devices)
+    devices = earlier + [names[i] for i in fleet.used]
+    return FleetState(weights, y.columns, pred_len, devices, net.history)
 
 
 def _warn_short_devices(fleet: FleetWindows, names: list, window: int) -> None:
@@ -205,43 +225,30 @@ def _warn_short_devices(fleet: FleetWindows, names: list, window: int) -> None:
             "train" + ("" if fleet.valid is not None else " (no early stopping)")
         )
     if messages:
-        warnings.warn("pretrain: " + "; ".join(messages) + ".", UserWarning, stacklevel=6)
+        warn_caller("pretrain: " + "; ".join(messages) + ".")
 
 
-def pretrained_horizon(forecaster, fh) -> int:
-    """The pretrained network's horizon; raises if ``fh`` reaches beyond it."""
-    horizon = forecaster.pretrained_pred_len_
-    if fh is not None:
-        steps = fh.to_relative(forecaster.cutoff).to_numpy()
-        if steps.max() > horizon:
-            raise ValueError(
-                f"fh reaches {steps.max()} steps ahead, but the network was pretrained for "
-                f"pred_len={horizon}. Shorten fh, or pretrain again with pred_len="
-                f"{steps.max()} (a new forecaster)."
-            )
-    return horizon
+def pretrained_horizon(fleet: FleetState, steps: np.ndarray | None) -> int:
+    """The pretrained network's horizon; raises if relative ``steps`` reach beyond it."""
+    if steps is not None:
+        check_horizon(steps, fleet.pred_len, "", trained="pretrained")
+    return fleet.pred_len
 
 
-def fit_net(forecaster, train, **overrides) -> ForecastingNet:
-    """Train the network of ``fit`` on the windows ``train``.
+def fit_net(net: ForecastingNet, train, fleet: FleetState | None, trainable) -> ForecastingNet:
+    """Train ``net`` (unfitted) on the windows ``train`` and return it.
 
-    Without ``pretrain`` a fresh network is trained; after it, the network starts from the
-    pretrained weights and trains only what ``adapt`` names (sets ``trainable_``).
-    ``overrides`` are net settings (``train_split``...).
+    Without a fleet a fresh network is trained; with one, the network starts from the
+    pretrained weights and trains only ``trainable`` (nothing for ``()``).
     """
-    if forecaster.state != "pretrained":
-        forecaster.trainable_ = None
-        return build_net(forecaster, **overrides).fit(train)
-    trainable = adapted_parameters(forecaster)
-    _check_same_columns(forecaster.columns_, forecaster.pretrained_columns_, "fit")
-    forecaster.trainable_ = trainable
-    net = build_net(forecaster, trainable=trainable or None, **overrides)
+    if fleet is None:
+        return net.fit(train)
     net.initialize()
-    net.module_.load_state_dict(forecaster.pretrained_weights_)
+    net.module_.load_state_dict(fleet.weights)
     return net if trainable == () else net.partial_fit(train)
 
 
-def _check_same_columns(columns: pd.Index, pretrained: pd.Index, where: str) -> None:
+def check_same_columns(columns: pd.Index, pretrained: pd.Index, where: str) -> None:
     """Channels are matched by position: same count required, same names in another order
     refused, other names accepted with a warning."""
     if list(columns) == list(pretrained):
@@ -252,9 +259,7 @@ def _check_same_columns(columns: pd.Index, pretrained: pd.Index, where: str) -> 
             f"pretrained on {list(pretrained)}. Pass the same columns in the same order "
             f"(y[{list(pretrained)}]), or pretrain a new forecaster on these columns."
         )
-    warnings.warn(
+    warn_caller(
         f"y passed to {where} has columns {list(columns)}, the network was pretrained on "
-        f"{list(pretrained)}: channels are matched by position.",
-        UserWarning,
-        stacklevel=6,
+        f"{list(pretrained)}: channels are matched by position."
     )

@@ -1,49 +1,46 @@
-"""Prediction intervals: rolling conformal calibration, or the quantiles of a quantile head.
+"""Prediction intervals: interval methods as small objects behind one protocol.
 
-``interval_method="conformal"`` (default) needs no extra training. At the end of ``fit`` the
-trained network forecasts the validation tail that ``fit`` held out; the signed residuals
-``y - y_hat`` (original units, observed targets only) are kept per horizon step and channel,
-indexed by the row they forecast: for row ``t`` and step ``h`` the residual of the forecast
-made ``h`` steps earlier. A quantile ``a`` of the forecast at step ``h`` is the point forecast
-plus the split-conformal order statistic of that step's residuals (rank ``floor((n+1) a)``
-below the median, ``ceil((n+1) a)`` above; clipped to the smallest/largest residual when
-``n`` is too small), with the lower quantiles never above and the upper never below the point
-forecast. ``update`` forecasts the new rows with the network as it was before the update and
-appends their residuals; the oldest are dropped beyond ``calibration_size`` rows (a rolling
-window; by default as many rows as the validation tail gave).
+An interval method says how the network is trained (:meth:`training`), learns from residuals
+(:meth:`calibrate` at the end of ``fit``, :meth:`extend` in ``update``; ``uses_residuals``
+says whether it needs them) and turns point forecasts, and the network's quantile outputs
+where it has them, into quantiles (:meth:`quantiles`). The forecaster keeps the fitted method
+in ``intervals_``.
 
-``interval_method="quantile"`` trains the backbone's quantile variant
+:class:`SplitConformal` (``interval_method="conformal"``, the default) needs no extra
+training. The residuals ``y - y_hat`` (original units, NaN at gaps) are indexed by the row
+they forecast and the step: at row ``t`` and step ``h`` the error of the forecast made ``h``
+steps earlier. A quantile ``a`` at step ``h`` is the point forecast plus the split-conformal
+order statistic of that step's residuals (rank ``floor((n+1) a)`` below the median,
+``ceil((n+1) a)`` above; clipped to the smallest/largest residual when ``n`` is too small),
+the lower quantiles never above and the upper never below the point forecast. ``extend``
+appends newer rows and drops the oldest beyond ``size`` rows (a rolling window).
+
+:class:`QuantileHead` (``interval_method="quantile"``) trains the backbone's quantile variant
 (:mod:`sae_forecast.nn.quantile`) with the pinball loss; quantiles between its trained levels
 are interpolated linearly.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-import torch
 
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS, check_levels, quantile_backbone
-from sae_forecast.training import ForecastingNet, SeriesWindows
+from sae_forecast.training import ForecastingNet
 from sae_forecast.training.quantile import QuantileNet
 
 __all__ = [
     "INTERVAL_METHODS",
-    "ConformalCalibration",
-    "calibrate",
+    "IN_SAMPLE_ROWS",
+    "QuantileHead",
+    "SplitConformal",
+    "calibration_start",
     "diagonal_residuals",
-    "extend_calibration",
     "interpolate_levels",
-    "interval_net",
-    "origin_forecasts",
-    "predict_interval",
-    "predict_quantiles",
-    "target_residuals",
+    "interval_method",
+    "quantile_frame",
 ]
 
-INTERVAL_METHODS = ("conformal", "quantile")
 IN_SAMPLE_ROWS = 1000  # rows calibrating in sample when there is no validation tail
 
 
@@ -66,44 +63,78 @@ def diagonal_residuals(forecasts: np.ndarray, targets: np.ndarray) -> np.ndarray
     return targets[:, None, :] - forecasts[origin, steps]  # (n, H, N)
 
 
-class ConformalCalibration:
-    """Signed residuals per (target row, step, channel), kept as a rolling window.
+def calibration_start(
+    n_rows: int, valid: np.ndarray, *, seq_len: int, pred_len: int, size: int | None
+) -> int:
+    """The first row whose residuals calibrate at the end of ``fit``.
 
-    Parameters
-    ----------
-    residuals : ndarray of shape (n_rows, pred_len, n_channels)
-        Residuals in original units, oldest row first; NaN where the target was a gap.
-    size : int
-        Rows kept; older rows are dropped.
-    tail : ndarray of shape (seq_len + pred_len - 1, n_channels)
-        The scaled, filled rows that forecasts of the next rows need.
-    source : {"validation", "training"}, default="validation"
-        Where the first residuals came from (``"training"``: in-sample, too optimistic).
+    Every row the validation windows ``valid`` forecast (the most recent ``size`` when set);
+    without validation windows the last :data:`IN_SAMPLE_ROWS` training rows, in sample.
 
     Examples
     --------
-    >>> calibration = ConformalCalibration(np.arange(-4.0, 5.0)[:, None, None], size=9, tail=None)
-    >>> calibration.offsets([0.1, 0.5, 0.9])[:, 0, 0].tolist()
+    >>> calibration_start(200, np.arange(150, 171), seq_len=24, pred_len=6, size=None)
+    174
+    """
+    if len(valid):
+        first = int(valid[0]) + seq_len
+    else:
+        first = max(seq_len + pred_len - 1, n_rows - IN_SAMPLE_ROWS)
+    return first if size is None else max(first, n_rows - size)
+
+
+class SplitConformal:
+    """Split-conformal intervals from signed residuals per (target row, step, channel).
+
+    Parameters
+    ----------
+    size : int or None, default=None
+        Rows of residuals kept (the most recent); None keeps as many as :meth:`calibrate`
+        was given.
+
+    Attributes
+    ----------
+    residuals : ndarray of shape (n_rows, pred_len, n_channels)
+        The residuals kept, oldest row first; NaN where the target was a gap.
+    source : {"validation", "training"}
+        Where the first residuals came from (``"training"``: in sample, too optimistic).
+
+    Examples
+    --------
+    >>> conformal = SplitConformal().calibrate(np.arange(-4.0, 5.0)[:, None, None])
+    >>> conformal.offsets([0.1, 0.5, 0.9])[:, 0, 0].tolist()
     [-4.0, 0.0, 4.0]
+    >>> conformal.extend(np.full((9, 1, 1), 10.0)).offsets([0.9])[:, 0, 0].tolist()
+    [10.0]
     """
 
-    def __init__(self, residuals, *, size: int, tail, source: str = "validation") -> None:
-        self.size = size
-        self.source = source
-        self.residuals = np.asarray(residuals, dtype=np.float32)[-size:]
-        self.tail = tail
-        self._sort()
+    uses_residuals = True
 
-    def _sort(self) -> None:
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size
+
+    def training(self, backbone: type) -> tuple[type, type, dict]:
+        """Net class, module class and extra net settings: the plain point forecaster."""
+        return ForecastingNet, backbone, {}
+
+    def calibrate(self, residuals, *, source: str = "validation") -> SplitConformal:
+        """Keep ``residuals`` ``(n_rows, H, N)`` (the last ``size`` rows); returns self."""
+        residuals = np.asarray(residuals, dtype=np.float32)
+        self.size_ = self.size or len(residuals)
+        self.source = source
+        self.residuals = residuals[-self.size_ :]
+        return self._sort()
+
+    def extend(self, residuals) -> SplitConformal:
+        """Append the residuals of newer rows, drop the oldest beyond ``size``; returns self."""
+        joined = np.concatenate([self.residuals, np.asarray(residuals, dtype=np.float32)])
+        self.residuals = joined[-self.size_ :]
+        return self._sort()
+
+    def _sort(self) -> SplitConformal:
         self.sorted_ = np.sort(self.residuals, axis=0)  # (n, H, N), NaN last
         self.counts_ = np.count_nonzero(~np.isnan(self.residuals), axis=0)  # (H, N)
-
-    def add(self, residuals: np.ndarray, tail: np.ndarray) -> None:
-        """Append the residuals of newer rows, drop the oldest beyond ``size``."""
-        joined = np.concatenate([self.residuals, np.asarray(residuals, dtype=np.float32)])
-        self.residuals = joined[-self.size :]
-        self.tail = tail
-        self._sort()
+        return self
 
     def offsets(self, alpha) -> np.ndarray:
         """Offsets from the point forecast of the quantiles ``alpha``: ``(len(alpha), H, N)``.
@@ -124,94 +155,70 @@ class ConformalCalibration:
             result.append(np.where(n > 0, bound, np.nan))
         return np.stack(result)
 
+    def quantiles(self, point: np.ndarray, head, alpha, steps=None) -> np.ndarray:
+        """Quantiles ``(len(alpha), *point.shape)`` of ``point (..., S, N)`` (original units)
+        at the horizon ``steps`` (1-based; all steps by default). ``head`` is unused."""
+        offsets = self.offsets(alpha)  # (A, H, N)
+        if steps is not None:
+            offsets = offsets[:, np.asarray(steps) - 1]
+        extra = point.ndim - 2
+        return point[None] + offsets.reshape(len(offsets), *(1,) * extra, *offsets.shape[1:])
 
-def interval_net(forecaster) -> tuple[type, type, dict]:
-    """Net class, module class and extra net settings for the forecaster's interval method.
 
-    Raises ``ValueError`` for unknown settings, before any training.
+class QuantileHead:
+    """Intervals from the network's own quantile outputs, trained with the pinball loss.
+
+    Parameters
+    ----------
+    levels : tuple of float or None, default=None
+        Levels trained; must include 0.5. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9,
+        0.95, 0.975).
+
+    Examples
+    --------
+    >>> head = QuantileHead((0.1, 0.5, 0.9))
+    >>> outputs = np.array([[[0.0, 1.0, 3.0]]])  # (S=1, N=1, Q=3), original units
+    >>> head.quantiles(None, outputs, [0.3, 0.7])[:, 0, 0].tolist()
+    [0.5, 2.0]
     """
-    method = forecaster.interval_method
-    if method not in INTERVAL_METHODS:
-        raise ValueError(f"interval_method must be one of {INTERVAL_METHODS}, got {method!r}.")
-    size = forecaster.calibration_size
+
+    uses_residuals = False
+
+    def __init__(self, levels=None) -> None:
+        self.levels = check_levels(levels or DEFAULT_QUANTILE_LEVELS)
+
+    def training(self, backbone: type) -> tuple[type, type, dict]:
+        """Net class, module class and extra net settings: the quantile variant."""
+        extra = {"module__levels": self.levels, "criterion__levels": self.levels}
+        return QuantileNet, quantile_backbone(backbone), extra
+
+    def calibrate(self, residuals, *, source: str = "validation") -> QuantileHead:
+        """Nothing to calibrate: the bands are the network's (returns self)."""
+        return self
+
+    def extend(self, residuals) -> QuantileHead:
+        """Nothing to update (returns self)."""
+        return self
+
+    def quantiles(self, point, head: np.ndarray, alpha, steps=None) -> np.ndarray:
+        """Quantiles ``alpha`` interpolated from ``head (..., S, N, Q)`` (original units)."""
+        return interpolate_levels(head, self.levels, alpha)
+
+
+INTERVAL_METHODS = {"conformal": SplitConformal, "quantile": QuantileHead}
+
+
+def interval_method(name: str, *, calibration_size=None, quantile_levels=None):
+    """The unfitted interval method of a forecaster's ``interval_method`` parameter."""
+    if name not in INTERVAL_METHODS:
+        raise ValueError(f"interval_method must be one of {tuple(INTERVAL_METHODS)}, got {name!r}.")
+    if name == "quantile":
+        return QuantileHead(quantile_levels)
+    size = calibration_size
     integer = isinstance(size, (int, np.integer)) and not isinstance(size, bool)
     if size is not None and not (integer and size >= 1):
         raise ValueError(f"calibration_size must be None or a positive integer, got {size!r}.")
-    if method == "conformal":
-        return ForecastingNet, forecaster._backbone, {}
-    if getattr(forecaster, "accelerator", None) is not None:
-        raise ValueError(
-            "interval_method='quantile' does not train data-parallel yet; pass "
-            "accelerator=None, or use interval_method='conformal'."
-        )
-    levels = check_levels(forecaster.quantile_levels or DEFAULT_QUANTILE_LEVELS)
-    extra = {"module__levels": levels, "criterion__levels": levels}
-    return QuantileNet, quantile_backbone(forecaster._backbone), extra
-
-
-def origin_forecasts(forecaster, series: np.ndarray, first: int) -> np.ndarray:
-    """Scaled forecasts ``(len(series) - first + H - 1, H, N)`` from every origin whose
-    forecast reaches a row ``first:`` of the scaled, filled ``series`` (oldest first).
-
-    Forecast ``j`` reads the ``seq_len`` rows before row ``first - H + 1 + j``.
-    """
-    seq_len, horizon = forecaster.seq_len, forecaster.pred_len_
-    starts = np.arange(first - horizon + 1 - seq_len, len(series) - seq_len)
-    padded = np.concatenate([series, np.zeros((horizon, series.shape[1]), series.dtype)])
-    windows = SeriesWindows(padded, seq_len, horizon, starts=starts, device=forecaster.device)
-    return forecaster.net_.predict(windows)  # targets past the end are padding, unused
-
-
-def target_residuals(forecaster, series: np.ndarray, observed, first: int) -> np.ndarray:
-    """Residuals ``(n, H, N)`` in original units of rows ``first:`` of the scaled, filled
-    ``series`` (see :func:`diagonal_residuals`); NaN where ``observed`` is False."""
-    horizon = forecaster.pred_len_
-    forecasts = origin_forecasts(forecaster, series, first)
-    residuals = diagonal_residuals(forecasts, series[first:]) * forecaster.scaler_.std
-    if observed is not None:
-        residuals[~observed[first:, None, :].repeat(horizon, axis=1)] = np.nan
-    return residuals
-
-
-def calibrate(forecaster, series: np.ndarray, observed, valid) -> ConformalCalibration | None:
-    """The conformal calibration at the end of ``fit`` (None for ``interval_method="quantile"``).
-
-    ``valid`` are the validation window indices: every row they forecast calibrates (the
-    most recent ``calibration_size`` when it is set). Without any, the last
-    ``IN_SAMPLE_ROWS`` rows of the training span are used in sample (intervals then tend to
-    be too narrow).
-    """
-    if forecaster.interval_method != "conformal":
-        return None
-    seq_len, horizon = forecaster.seq_len, forecaster.pred_len_
-    if len(valid):
-        first = int(valid[0]) + seq_len
-    else:
-        first = max(seq_len + horizon - 1, len(series) - IN_SAMPLE_ROWS)
-    if forecaster.calibration_size is not None:
-        first = max(first, len(series) - forecaster.calibration_size)
-    return ConformalCalibration(
-        target_residuals(forecaster, series, observed, first),
-        size=forecaster.calibration_size or len(series) - first,
-        tail=series[-(seq_len + horizon - 1) :],
-        source="validation" if len(valid) else "training",
-    )
-
-
-def extend_calibration(forecaster, new: np.ndarray, values: np.ndarray) -> None:
-    """In ``update``, before any fine-tuning: add the residuals of the new rows.
-
-    ``new`` are the new rows scaled and filled, ``values`` scaled with NaN at gaps.
-    """
-    calibration = getattr(forecaster, "calibration_", None)
-    if calibration is None or len(new) == 0:
-        return
-    tail = calibration.tail
-    series = np.concatenate([tail, new])
-    seen = ~np.isnan(values)
-    observed = None if seen.all() else np.concatenate([np.ones(tail.shape, bool), seen])
-    residuals = target_residuals(forecaster, series, observed, len(tail))
-    calibration.add(residuals, tail=series[-len(tail) :])
+    return SplitConformal(size)
 
 
 def interpolate_levels(quantiles: np.ndarray, levels, alpha) -> np.ndarray:
@@ -240,35 +247,7 @@ def interpolate_levels(quantiles: np.ndarray, levels, alpha) -> np.ndarray:
     return moved[low] * (1 - weight.reshape(shape)) + moved[low + 1] * weight.reshape(shape)
 
 
-def _quantile_head(forecaster, steps: np.ndarray, alpha) -> np.ndarray:
-    _, quantiles = forecaster.net_.forward(forecaster._context[None].astype(np.float32))
-    scaler = forecaster.scaler_
-    values = quantiles[0].cpu().to(torch.float64).numpy()  # (H, N, Q), scaled
-    values = values * scaler.std[:, None] + scaler.mean[:, None]
-    return interpolate_levels(values[steps - 1], forecaster.model_.levels, alpha)
-
-
-def _quantile_values(forecaster, fh, alpha) -> tuple[np.ndarray, pd.Index]:
-    """Quantiles ``alpha`` of the forecast at ``fh``: ``(A, S, N)`` and the row index."""
-    steps = forecaster._check_horizon(fh)
-    if forecaster.interval_method == "quantile":
-        values = _quantile_head(forecaster, steps, alpha)  # (A, S, N)
-        return values, fh.to_absolute_index(forecaster.cutoff)
-    calibration = forecaster.calibration_
-    if calibration.source == "training":
-        warnings.warn(
-            "validation_size=0: the conformal intervals are calibrated on in-sample "
-            "residuals of the training windows and tend to be too narrow; fit with "
-            "validation_size > 0 for calibrated intervals.",
-            UserWarning,
-            stacklevel=5,
-        )
-    point = forecaster._predict(fh)  # (S, N), original units
-    values = point.to_numpy()[None] + calibration.offsets(alpha)[:, steps - 1]
-    return values, point.index  # sktime's absolute index is slow to build: build it once
-
-
-def _table(values: np.ndarray, index: pd.Index, levels: list) -> pd.DataFrame:
+def quantile_frame(values: np.ndarray, index, levels: list):
     """``values (A, S, N)`` as a frame: rows ``index``, columns the product of ``levels``
     (variables first, then the levels whose product is A). The column index is built from
     codes: ``MultiIndex.from_product`` costs more than a small model's forecast."""
@@ -277,16 +256,3 @@ def _table(values: np.ndarray, index: pd.Index, levels: list) -> pd.DataFrame:
     columns = pd.MultiIndex(levels=levels, codes=codes)
     table = values.transpose(1, 2, 0).reshape(n_steps, n_channels * n_alpha)
     return pd.DataFrame(table, index=index, columns=columns)
-
-
-def predict_quantiles(forecaster, fh, alpha) -> pd.DataFrame:
-    """``_predict_quantiles``: columns (variable, alpha), rows the absolute ``fh``."""
-    values, index = _quantile_values(forecaster, fh, alpha)
-    return _table(values, index, [forecaster.columns_, list(alpha)])
-
-
-def predict_interval(forecaster, fh, coverage) -> pd.DataFrame:
-    """``_predict_interval``: columns (variable, coverage, "lower"/"upper")."""
-    alpha = [level for c in coverage for level in (0.5 - c / 2, 0.5 + c / 2)]
-    values, index = _quantile_values(forecaster, fh, alpha)
-    return _table(values, index, [forecaster.columns_, list(coverage), ["lower", "upper"]])

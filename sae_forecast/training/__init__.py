@@ -5,7 +5,7 @@ from sae_forecast.training.callbacks import (
     TrainingDivergedError,
     TrainingTimer,
 )
-from sae_forecast.training.dataset import ArrayWindows, SeriesWindows
+from sae_forecast.training.dataset import ArrayWindows, SeriesWindows, Targets
 from sae_forecast.training.fleet import FleetWindows
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.net import ForecastingNet, spawn_seeds
@@ -19,6 +19,7 @@ __all__ = [
     "ForecastingNet",
     "SeriesWindows",
     "StopOnNonFiniteLoss",
+    "Targets",
     "TrainingDivergedError",
     "TrainingTimer",
     "spawn_seeds",

@@ -1,15 +1,67 @@
-"""Datasets that cut training windows out of a series lazily, one batch at a time."""
+"""Datasets that cut training windows out of a series lazily, one batch at a time.
+
+Every dataset here yields ``(inputs, targets)`` pairs (skorch's batch protocol), ``targets``
+always a :class:`Targets` (or None when predicting).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
-__all__ = ["ArrayWindows", "SeriesWindows"]
+__all__ = ["ArrayWindows", "SeriesWindows", "Targets", "collate_pairs"]
+
+
+class Targets(NamedTuple):
+    """The targets of a batch of windows: values and where they were observed.
+
+    The one type every window dataset yields beside the inputs; losses and scores read its
+    fields by name, never by position. A field added later (covariates over the horizon, say)
+    goes at the end with a default of None, so every constructor and reader keeps working and
+    :meth:`select` indexes it too.
+
+    Attributes
+    ----------
+    values : Tensor of shape (batch, pred_len, n_channels)
+        The target windows (scaled).
+    observed : Tensor of bool, same shape as ``values``, or None
+        False where a gap was imputed; None when the windows have no gap.
+
+    Examples
+    --------
+    >>> import torch
+    >>> targets = Targets(torch.zeros(2, 3, 1), None)
+    >>> targets.select(1).values.shape, targets.observed
+    (torch.Size([3, 1]), None)
+    """
+
+    values: Tensor
+    observed: Tensor | None
+
+    def select(self, index) -> Targets:
+        """Index every field with ``index`` (e.g. one window); None fields stay None."""
+        return Targets(*(None if field is None else field[index] for field in self))
+
+
+def collate_pairs(samples) -> tuple:
+    """Collate ``(input, target)`` samples of a plain dataset into ``(inputs, Targets)``.
+
+    For datasets without a ``batch`` method (their targets carry no mask).
+
+    Examples
+    --------
+    >>> import torch
+    >>> inputs, targets = collate_pairs([(torch.zeros(4), torch.ones(2))] * 3)
+    >>> tuple(inputs.shape), tuple(targets.values.shape), targets.observed
+    ((3, 4), (3, 2), None)
+    """
+    inputs, values = default_collate(samples)
+    return inputs, Targets(values, None)
 
 
 class SeriesWindows(Dataset):
@@ -44,8 +96,8 @@ class SeriesWindows(Dataset):
     >>> len(data)
     15
     >>> X, y = data.batch(np.array([0, 3]))
-    >>> tuple(X.shape), tuple(y.shape)
-    ((2, 4, 2), (2, 2, 2))
+    >>> tuple(X.shape), tuple(y.values.shape), y.observed
+    ((2, 4, 2), (2, 2, 2), None)
     """
 
     def __init__(
@@ -72,22 +124,20 @@ class SeriesWindows(Dataset):
     def __len__(self) -> int:
         return len(self.starts)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[Tensor, Targets]:
         X, y = self.batch(torch.tensor([index]))
-        return X[0], (tuple(part[0] for part in y) if isinstance(y, tuple) else y[0])
+        return X[0], y.select(0)
 
-    def batch(self, indices) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
-        """Gather windows ``indices``: ``X (b, seq_len, N)`` and ``y (b, pred_len, N)``.
-
-        With an observed mask, ``y`` is the pair ``(targets, mask)``.
-        """
+    def batch(self, indices) -> tuple[Tensor, Targets]:
+        """Gather windows ``indices``: inputs ``(b, seq_len, N)`` and their :class:`Targets`
+        (values ``(b, pred_len, N)``, and the observed mask when the series has one)."""
         rows = self.starts[torch.as_tensor(indices, device=self.starts.device)]
         window = self.values[rows[:, None] + self._offsets]  # (b, L+H, N)
         X, y = window[:, : self.seq_len], window[:, self.seq_len :]
-        if self.observed is None:
-            return X, y
-        mask = self.observed[rows[:, None] + self._offsets[self.seq_len :]]  # (b, H, N)
-        return X, (y, mask)
+        mask = None
+        if self.observed is not None:
+            mask = self.observed[rows[:, None] + self._offsets[self.seq_len :]]  # (b, H, N)
+        return X, Targets(y, mask)
 
     def subset(self, indices) -> SeriesWindows:
         """Return the windows ``indices`` as a dataset sharing this one's series."""
@@ -117,7 +167,7 @@ class ArrayWindows(Dataset):
     --------
     >>> import numpy as np
     >>> data = ArrayWindows(np.zeros((5, 4, 2)), np.zeros((5, 3, 2)))
-    >>> data.batch(np.array([1, 2]))[1].shape
+    >>> data.batch(np.array([1, 2]))[1].values.shape
     torch.Size([2, 3, 2])
     """
 
@@ -138,15 +188,18 @@ class ArrayWindows(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[Tensor, Targets | None]:
         X, y = self.batch(np.array([index]))
-        return X[0], (None if y is None else y[0])
+        return X[0], (None if y is None else y.select(0))
 
-    def batch(self, indices):
-        """Return ``(X[indices], y[indices])`` as float32 tensors (``y`` None without targets)."""
+    def batch(self, indices) -> tuple[Tensor, Targets | None]:
+        """Return ``X[indices]`` and ``Targets(y[indices], None)`` as float32 tensors (the
+        targets None without ``y``)."""
         rows = self.index[np.asarray(indices.cpu() if isinstance(indices, Tensor) else indices)]
         X = _to_float_tensor(self.X[rows], self.device)
-        return X, (None if self.y is None else _to_float_tensor(self.y[rows], self.device))
+        if self.y is None:
+            return X, None
+        return X, Targets(_to_float_tensor(self.y[rows], self.device), None)
 
     def subset(self, indices) -> ArrayWindows:
         """Return the windows ``indices`` as a dataset sharing these arrays."""

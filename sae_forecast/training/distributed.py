@@ -29,6 +29,7 @@ from skorch.history import DistributedHistory
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from sae_forecast.nn.seeding import attach_generator
+from sae_forecast.training.dataset import collate_pairs
 from sae_forecast.training.net import ForecastingNet
 
 __all__ = ["AcceleratedForecastingNet", "batch_loader", "require_accelerate"]
@@ -97,7 +98,13 @@ def batch_loader(dataset, *, batch_size: int, shuffle: bool = False, generator=N
     [(30, 8, 2), (9, 8, 2)]
     """
     if not hasattr(dataset, "batch"):
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            collate_fn=collate_pairs,
+        )
     order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
     batches = BatchSampler(order, batch_size=batch_size, drop_last=False)
     return DataLoader(_Batches(dataset), sampler=batches, batch_size=None)

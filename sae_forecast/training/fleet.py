@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sae_forecast.data import Standardiser, chronological_split, count_windows, fill_gaps
+from sae_forecast.data import PreparedSeries, Standardiser, count_windows, prepare_series
 from sae_forecast.training.dataset import SeriesWindows
 
 __all__ = ["FleetWindows"]
@@ -124,7 +124,7 @@ class FleetWindows:
                 "pred_len."
             )
         windows = SeriesWindows(
-            [p.values for p in parts],
+            [p.series.values for p in parts],
             seq_len,
             pred_len,
             observed=_masks(parts),
@@ -134,7 +134,7 @@ class FleetWindows:
         return cls(
             train=windows.subset(np.concatenate([p.train for p in parts])),
             valid=windows.subset(valid) if len(valid) else None,
-            scalers=[p.scaler for p in parts],
+            scalers=[p.series.scaler for p in parts],
             used=used,
             without_tail=tailless,
             without_window=empty,
@@ -143,46 +143,54 @@ class FleetWindows:
 
 @dataclass(frozen=True)
 class _Device:
-    """One device's scaled series, gap mask, scaler and window split (indices)."""
+    """One device's prepared series (see :func:`~sae_forecast.data.prepare_series`), placed
+    at window offset ``offset`` of the fleet."""
 
-    values: np.ndarray
-    observed: np.ndarray | None
-    scaler: Standardiser
-    train: np.ndarray
-    valid: np.ndarray
-    n_windows: int
+    series: PreparedSeries
+    offset: int = 0
 
     @classmethod
     def prepare(cls, values, seq_len, pred_len, validation_size, scale, name, columns):
         """Split, scale and fill one device; None when it is shorter than one window."""
-        values = np.asarray(values, dtype=np.float64)
-        n_windows = count_windows(len(values), seq_len, pred_len)
-        if n_windows == 0:
+        if count_windows(len(values), seq_len, pred_len) == 0:
             return None
-        train, valid = _device_split(n_windows, validation_size, gap=pred_len - 1)
-        train_rows = int(train[-1]) + seq_len + pred_len
         try:
-            scaler = Standardiser.fit(values[:train_rows], columns=columns, enabled=scale)
+            series = prepare_series(
+                values,
+                seq_len=seq_len,
+                pred_len=pred_len,
+                validation_size=validation_size,
+                scale=scale,
+                columns=columns,
+                tail_required=False,
+            )
         except ValueError as error:
             raise ValueError(f"device {name!r}: {error}") from None
-        scaled, observed = fill_gaps(scaler.transform(values))
-        return cls(scaled, observed, scaler, train, valid, n_windows)
+        return cls(series)
+
+    @property
+    def n_windows(self) -> int:
+        return count_windows(len(self.series.values), self.series.seq_len, self.series.pred_len)
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.series.train + self.offset
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.series.valid + self.offset
 
     def shifted(self, offset: int) -> _Device:
         """The same device with its window indices moved by ``offset``."""
-        return replace(self, train=self.train + offset, valid=self.valid + offset)
-
-
-def _device_split(n_windows: int, validation_size, gap: int):
-    """Chronological split of one device; all windows train when there is no room for a tail."""
-    try:
-        return chronological_split(n_windows, validation_size, gap)
-    except ValueError:
-        return np.arange(n_windows), np.arange(0)
+        return replace(self, offset=offset)
 
 
 def _masks(parts: list[_Device]) -> list | None:
     """The observed masks of every device, or None when no device has a gap."""
-    if all(p.observed is None for p in parts):
+    masks = [p.series.observed for p in parts]
+    if all(mask is None for mask in masks):
         return None
-    return [np.ones(p.values.shape, bool) if p.observed is None else p.observed for p in parts]
+    return [
+        np.ones(p.series.values.shape, bool) if mask is None else mask
+        for p, mask in zip(parts, masks, strict=True)
+    ]

@@ -7,6 +7,8 @@ import math
 import torch
 from torch.utils.data import DataLoader
 
+from sae_forecast.training.dataset import collate_pairs
+
 __all__ = ["BatchIterator"]
 
 
@@ -16,7 +18,8 @@ class BatchIterator:
     skorch's default ``torch.utils.data.DataLoader`` calls ``__getitem__`` once per window and
     collates the results; for small forecasting models that per-sample work dominates an epoch.
     This iterator asks the dataset for a whole batch at once (one gather per batch). Datasets
-    without a ``batch`` method fall back to a ``DataLoader``.
+    without a ``batch`` method fall back to a ``DataLoader`` over their ``(input, target)``
+    samples, with the targets of each batch as :class:`~sae_forecast.training.Targets`.
 
     Parameters
     ----------
@@ -67,6 +70,7 @@ class BatchIterator:
                 shuffle=self.shuffle,
                 generator=self.generator,
                 drop_last=self.drop_last,
+                collate_fn=collate_pairs,
             )
             return
         n = len(self.dataset)

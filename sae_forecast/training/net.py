@@ -6,12 +6,13 @@ import numpy as np
 import torch
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar
+from skorch.utils import to_device
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
 from sae_forecast.training._trainable import TrainableMixin
 from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
-from sae_forecast.training.dataset import ArrayWindows
+from sae_forecast.training.dataset import ArrayWindows, Targets
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.split import ChronologicalSplit
 
@@ -53,11 +54,6 @@ def _fused_adam_available() -> bool:
     except (RuntimeError, TypeError, ValueError):
         return False
     return True
-
-
-def _targets(batch) -> np.ndarray:
-    target = batch[0] if isinstance(batch, (tuple, list)) else batch
-    return target.detach().cpu().numpy()
 
 
 class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
@@ -294,22 +290,25 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
         dataset = self.get_dataset(X, y)
         if y is None:
             y = np.concatenate(
-                [_targets(batch) for _, batch in self.get_iterator(dataset, training=False)]
+                [
+                    targets.values.detach().cpu().numpy()
+                    for _, targets in self.get_iterator(dataset, training=False)
+                ]
             )
         y_pred = np.ascontiguousarray(self.predict(dataset), dtype=np.float64)
         # float64 over contiguous arrays: the same score in every process (a float32 mean
         # over a strided array differed by 1 ulp between a Dask worker and the main process)
         return -float(np.mean(np.square(y_pred - np.asarray(y, dtype=np.float64))))
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """MSE (observed targets only when ``y_true = (targets, mask)``), plus the gate penalty
-        when training with ``gate_penalty`` set."""
-        if isinstance(y_true, (tuple, list)):
-            target, observed = y_true
-            weight = observed.to(y_pred.dtype)
-            loss = ((y_pred - target).square() * weight).sum() / weight.sum().clamp(min=1.0)
+    def get_loss(self, y_pred, y_true: Targets, X=None, training=False):
+        """The criterion (MSE; over observed targets only when ``y_true.observed`` is set),
+        plus the gate penalty when training with ``gate_penalty`` set."""
+        target = to_device(y_true.values, self.device)
+        if y_true.observed is None:
+            loss = self.criterion_(y_pred, target)
         else:
-            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+            weight = y_true.observed.to(y_pred.dtype)
+            loss = ((y_pred - target).square() * weight).sum() / weight.sum().clamp(min=1.0)
         if training and self.gate_penalty is not None:
             gated = [m for m in self.module_.modules() if hasattr(m, "gate_penalty")]
             if not gated:

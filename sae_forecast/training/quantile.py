@@ -132,8 +132,8 @@ class QuantileNet(ForecastingNet):
         """Pinball loss of the quantiles (observed targets only when ``y_true`` carries a
         mask), plus the gate penalty when training with ``gate_penalty`` set."""
         _, quantiles = y_pred
-        target, observed = y_true if isinstance(y_true, (tuple, list)) else (y_true, None)
-        loss = self.criterion_(quantiles, target.to(quantiles.device), observed)
+        target = y_true.values.to(quantiles.device)
+        loss = self.criterion_(quantiles, target, y_true.observed)
         if training and self.gate_penalty is not None:
             loss = loss + self.gate_penalty_weight * self._gate_penalty()
         return loss

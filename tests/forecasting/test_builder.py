@@ -31,8 +31,7 @@ CHANGED = {
 def test_every_parameter_reaches_the_net_or_the_backbone(name):
     cls = FORECASTERS[name]
     forecaster = cls(**CHANGED)
-    forecaster.pred_len_, forecaster.n_channels_ = 8, 3
-    net = build_net(forecaster)
+    net = build_net(cls._backbone, forecaster.get_params(), (8, 3))
     for key in NET_PARAMETERS:
         assert getattr(net, key) == getattr(forecaster, key), key
     module = net.get_params()
@@ -51,6 +50,6 @@ def test_every_parameter_reaches_the_net_or_the_backbone(name):
 
 
 def test_overrides_replace_net_settings():
-    forecaster = FORECASTERS["RLinear"](lr=0.1)
-    forecaster.pred_len_, forecaster.n_channels_ = 4, 2
-    assert build_net(forecaster, lr=0.01, train_split=None).lr == 0.01
+    cls = FORECASTERS["RLinear"]
+    net = build_net(cls._backbone, cls(lr=0.1).get_params(), (4, 2), lr=0.01, train_split=None)
+    assert net.lr == 0.01

@@ -50,13 +50,13 @@ def _pretrained(cls=LightSAERLinearForecaster, **params):
 def test_pretrain_fit_predict_update_on_a_panel(name):
     forecaster = _pretrained(FORECASTERS[name])
     assert forecaster.state == "pretrained"
-    assert forecaster.pretrain_devices_ == ["device_0", "device_1", "device_2"]
+    assert forecaster.fleet_.devices == ["device_0", "device_1", "device_2"]
     y = make_frame(80, seed=9)
     forecaster.fit(y)
     assert forecaster.state == "fitted"
     assert set(forecaster.trainable_) == GATES  # "auto" with LightSAE: the gates
     # every other weight and statistic (PatchTST's BatchNorm) is exactly the pretrained one
-    assert _changed(_state(forecaster), forecaster.pretrained_weights_) == GATES
+    assert _changed(_state(forecaster), forecaster.fleet_.weights) == GATES
     prediction = forecaster.predict(fh=[1, 2, 3])
     assert prediction.shape == (3, 3) and np.isfinite(prediction.to_numpy()).all()
     later = make_frame(100, seed=9).iloc[80:]
@@ -66,11 +66,11 @@ def test_pretrain_fit_predict_update_on_a_panel(name):
 
 def test_fit_starts_from_the_pretrained_weights_and_keeps_them():
     forecaster = _pretrained(adapt="none")
-    pretrained = {k: v.clone() for k, v in forecaster.pretrained_weights_.items()}
+    pretrained = {k: v.clone() for k, v in forecaster.fleet_.weights.items()}
     forecaster.fit(make_frame(80, seed=9))
     assert _changed(_state(forecaster), pretrained) == set()  # "none": exactly the pretrained
     assert forecaster.n_epochs_ == 0
-    assert _changed(forecaster.pretrained_weights_, pretrained) == set()
+    assert _changed(forecaster.fleet_.weights, pretrained) == set()
     # a second fit: sktime resets to the pretrained state (not to a new forecaster)
     forecaster.fit(make_frame(90, seed=8))
     assert _changed(_state(forecaster), pretrained) == set()
@@ -78,20 +78,20 @@ def test_fit_starts_from_the_pretrained_weights_and_keeps_them():
 
 def test_gates_adaptation_changes_only_the_gate_parameters():
     forecaster = _pretrained(adapt="gates")
-    pretrained = {k: v.clone() for k, v in forecaster.pretrained_weights_.items()}
+    pretrained = {k: v.clone() for k, v in forecaster.fleet_.weights.items()}
     forecaster.fit(make_frame(80, seed=9))
     assert _changed(_state(forecaster), pretrained) == GATES
     fitted = _state(forecaster)
     forecaster.update(make_frame(110, seed=9).iloc[80:], update_params=True)
     assert _changed(_state(forecaster), pretrained) == GATES  # update respects the choice
     assert _changed(_state(forecaster), fitted) == GATES
-    assert _changed(forecaster.pretrained_weights_, pretrained) == set()
+    assert _changed(forecaster.fleet_.weights, pretrained) == set()
 
 
 def test_embedding_adaptation_leaves_the_rest_of_the_backbone_unchanged():
     cls = FORECASTERS["iTransformer"]
     forecaster = _pretrained(cls, adapt="embedding")
-    pretrained = {k: v.clone() for k, v in forecaster.pretrained_weights_.items()}
+    pretrained = {k: v.clone() for k, v in forecaster.fleet_.weights.items()}
     forecaster.fit(make_frame(80, seed=9))
     changed = _changed(_state(forecaster), pretrained)
     assert changed and all(name.startswith("embedding.") for name in changed)
@@ -100,7 +100,7 @@ def test_embedding_adaptation_leaves_the_rest_of_the_backbone_unchanged():
 
 def test_all_adaptation_trains_beyond_the_embedding():
     forecaster = _pretrained(FORECASTERS["RMLP"], adapt="all")
-    pretrained = {k: v.clone() for k, v in forecaster.pretrained_weights_.items()}
+    pretrained = {k: v.clone() for k, v in forecaster.fleet_.weights.items()}
     forecaster.fit(make_frame(80, seed=9))
     changed = _changed(_state(forecaster), pretrained)
     assert any(not name.startswith("embedding.") for name in changed)
@@ -125,7 +125,7 @@ def test_gates_without_a_lightsae_embedding_fail_before_pretraining():
     forecaster = LightSAERLinearForecaster(**{**TINY, "embedding": "shared", "adapt": "gates"})
     with pytest.raises(ValueError, match=r"adapt='gates' trains the LightSAE gates, but "):
         forecaster.pretrain(make_panel())
-    assert not hasattr(forecaster, "pretrained_weights_")
+    assert not hasattr(forecaster, "fleet_")
 
 
 def test_unknown_adapt_is_an_error_listing_the_choices():
@@ -184,13 +184,13 @@ def test_equal_seeds_give_identical_results():
 
 def test_a_second_pretrain_continues_from_the_pretrained_weights():
     forecaster = _pretrained()
-    first = {k: v.clone() for k, v in forecaster.pretrained_weights_.items()}
+    first = {k: v.clone() for k, v in forecaster.fleet_.weights.items()}
     more = make_panel(n_devices=2).rename(index={"device_0": "new_0", "device_1": "new_1"})
     forecaster.pretrain(more)
-    assert forecaster.pretrain_devices_[-2:] == ["new_0", "new_1"]
-    assert _changed(forecaster.pretrained_weights_, first)
+    assert forecaster.fleet_.devices[-2:] == ["new_0", "new_1"]
+    assert _changed(forecaster.fleet_.weights, first)
     restarted = LightSAERLinearForecaster(**_small(LightSAERLinearForecaster)).pretrain(more)
-    assert _changed(forecaster.pretrained_weights_, restarted.pretrained_weights_)
+    assert _changed(forecaster.fleet_.weights, restarted.fleet_.weights)
 
 
 def test_devices_at_different_levels_share_one_model():
@@ -218,7 +218,7 @@ def test_pretrain_leaves_the_callers_panel_unchanged():
 def test_plain_fit_on_a_panel_still_fits_one_model_per_series():
     forecaster = LightSAERLinearForecaster(**TINY).fit(make_panel(n_devices=2))
     assert forecaster.forecasters_.shape == (2, 1)
-    assert not hasattr(forecaster, "pretrained_weights_")
+    assert not hasattr(forecaster, "fleet_")
     assert forecaster.predict(fh=[1]).shape == (2, 3)
 
 
@@ -231,7 +231,7 @@ def test_panel_devices_fills_missing_time_stamps_per_device():
 
 def test_fit_on_a_panel_after_pretrain_adapts_one_copy_per_device():
     forecaster = _pretrained(adapt="gates")
-    pretrained = {k: v.clone() for k, v in forecaster.pretrained_weights_.items()}
+    pretrained = {k: v.clone() for k, v in forecaster.fleet_.weights.items()}
     forecaster.fit(make_panel(n_devices=2))
     for copy in forecaster.forecasters_.iloc[:, 0]:
         assert _changed(_state(copy), pretrained) == GATES

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from sae_forecast import LightSAERLinearForecaster
-from sae_forecast.forecasting._checks import check_observed, check_settings, check_target
+from sae_forecast.data import Standardiser
+from sae_forecast.forecasting._checks import check_settings, check_target
 from tests.forecasting.conftest import TINY, make_frame
 
 SETTINGS = dict(seq_len=12, pred_len=6, batch_size=32, validation_size=0.1, max_epochs=2, lr=1e-3)
@@ -64,14 +65,9 @@ def test_channel_without_observation_is_named():
         match=r"y has no observed \(non-NaN\) value in the training span for channel\(s\) "
         r"\['sensor_1'\]; .* Drop it \(y\.drop\(columns=\['sensor_1'\]\)\)",
     ):
-        check_observed(values, ["sensor_0", "sensor_1", "sensor_2"])
+        Standardiser.fit(values, columns=["sensor_0", "sensor_1", "sensor_2"])
     values[0, 1] = 1.0
-    check_observed(values, ["sensor_0", "sensor_1", "sensor_2"])  # one observation is enough
-
-
-def test_check_observed_names_the_span():
-    with pytest.raises(ValueError, match=r"in the lookback window for channel\(s\) \[0\]"):
-        check_observed(np.full((4, 1), np.nan), [0], where="the lookback window")
+    Standardiser.fit(values, columns=["sensor_0", "sensor_1", "sensor_2"])  # one is enough
 
 
 def test_valid_settings_pass():

@@ -15,8 +15,9 @@ from sktime.transformations.series.boxcox import LogTransformer
 from sktime.utils.estimator_checks import check_estimator
 
 from sae_forecast import LightSAERLinearForecaster
+from sae_forecast.data import prepare_series
 from sae_forecast.forecasting._intervals import (
-    ConformalCalibration,
+    SplitConformal,
     diagonal_residuals,
     interpolate_levels,
 )
@@ -141,14 +142,16 @@ def test_coverage_is_near_nominal_on_a_series_with_known_noise(method, tolerance
 def test_by_default_every_row_the_validation_windows_forecast_calibrates():
     y = noisy_sine(2600)
     forecaster = tiny(validation_size=0.5, max_epochs=1).fit(y.iloc[:2500])
-    valid = forecaster._split_windows(2500)[1]
+    valid = prepare_series(
+        y.iloc[:2500].to_numpy(), seq_len=12, pred_len=6, validation_size=0.5
+    ).valid
     n_rows = 2500 - (int(valid[0]) + forecaster.seq_len)
     assert n_rows > 1000  # more than a fixed window of 1000 rows would keep
-    assert len(forecaster.calibration_.residuals) == n_rows
+    assert len(forecaster.intervals_.residuals) == n_rows
     forecaster.update(y.iloc[2500:], update_params=False)
-    assert len(forecaster.calibration_.residuals) == n_rows  # a rolling window of that size
+    assert len(forecaster.intervals_.residuals) == n_rows  # a rolling window of that size
     capped = tiny(validation_size=0.5, max_epochs=1, calibration_size=7).fit(y.iloc[:2500])
-    assert len(capped.calibration_.residuals) == 7
+    assert len(capped.intervals_.residuals) == 7
 
 
 def test_update_shifts_the_calibration_to_the_new_noise_level():
@@ -158,16 +161,16 @@ def test_update_shifts_the_calibration_to_the_new_noise_level():
     forecaster = tiny(**settings, calibration_size=150).fit(y.iloc[:600])
     before = _widths(forecaster, [1, 6], 0.9)
     forecaster.update(y.iloc[600:], update_params=False)
-    assert len(forecaster.calibration_.residuals) == 150
+    assert len(forecaster.intervals_.residuals) == 150
     assert (_widths(forecaster, [1, 6], 0.9) > 3 * before).all()
 
 
 def test_update_adds_the_residuals_of_the_forecasts_made_before_the_new_rows(frame):
     forecaster = tiny(calibration_size=10_000).fit(frame.iloc[:150])
     context = forecaster.scaler_.transform(frame.iloc[:150].to_numpy())
-    n_before = len(forecaster.calibration_.residuals)
+    n_before = len(forecaster.intervals_.residuals)
     forecaster.update(frame.iloc[150:153], update_params=False)
-    added = forecaster.calibration_.residuals[n_before:]  # rows 150..152, every step
+    added = forecaster.intervals_.residuals[n_before:]  # rows 150..152, every step
     assert added.shape == (3, 6, 3)
     # row 151 forecast 4 steps ahead: from the 12 rows before row 148
     window = context[148 - 12 : 148][None].astype(np.float32)
@@ -179,14 +182,14 @@ def test_gaps_in_the_validation_tail_leave_their_residuals_out(frame):
     y = frame.copy()
     y.iloc[-20:-10, 0] = np.nan
     forecaster = tiny().fit(y)
-    calibration = forecaster.calibration_
+    calibration = forecaster.intervals_
     assert (calibration.counts_[:, 0] < calibration.counts_[:, 1]).all()
     assert np.isfinite(forecaster.predict_interval(fh=[1, 6]).to_numpy()).all()
 
 
 def test_validation_size_zero_warns_that_intervals_are_in_sample(frame):
     forecaster = tiny(validation_size=0).fit(frame)
-    assert forecaster.calibration_.source == "training"
+    assert forecaster.intervals_.source == "training"
     with pytest.warns(UserWarning, match="in-sample"):
         bands = forecaster.predict_interval(fh=[1, 2])
     assert np.isfinite(bands.to_numpy()).all()
@@ -216,15 +219,15 @@ def test_diagonal_residuals_match_a_loop():
 
 def test_conformal_ranks_clipping_gaps_and_rolling_window():
     residuals = np.arange(1.0, 20.0)[:, None, None] - 10.0  # -9..9, n = 19
-    calibration = ConformalCalibration(residuals, size=19, tail=None)
+    calibration = SplitConformal(19).calibrate(residuals)
     # ranks floor(20 * 0.1) = 2, ceil(20 * 0.6) = 12, ceil(20 * 0.9) = 18; 0.999 is clipped
     offsets = calibration.offsets([0.1, 0.6, 0.9, 0.999])[:, 0, 0]
     np.testing.assert_array_equal(offsets, [-8.0, 2.0, 8.0, 9.0])
-    biased = ConformalCalibration(residuals + 20.0, size=19, tail=None)
+    biased = SplitConformal(19).calibrate(residuals + 20.0)
     assert biased.offsets([0.1])[0, 0, 0] == 0.0  # a lower quantile never above the forecast
-    calibration.add(np.full((5, 1, 1), np.nan), tail=None)
+    calibration.extend(np.full((5, 1, 1), np.nan))
     assert calibration.counts_.item() == 14
-    calibration.add(np.full((14, 1, 1), np.nan), tail=None)
+    calibration.extend(np.full((14, 1, 1), np.nan))
     assert np.isnan(calibration.offsets([0.1, 0.5])).all()
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sae_forecast.data import sliding_windows
-from sae_forecast.training import ArrayWindows, SeriesWindows
+from sae_forecast.training import ArrayWindows, SeriesWindows, Targets
 
 
 def test_batches_equal_sliding_windows():
@@ -17,8 +17,9 @@ def test_batches_equal_sliding_windows():
     assert len(data) == len(X_ref) == 48
     idx = np.array([0, 17, 47])
     X, Y = data.batch(idx)
+    assert isinstance(Y, Targets) and Y.observed is None
     np.testing.assert_array_equal(X.numpy(), X_ref[idx])
-    np.testing.assert_array_equal(Y.numpy(), Y_ref[idx])
+    np.testing.assert_array_equal(Y.values.numpy(), Y_ref[idx])
 
 
 def test_series_stored_once_not_per_window():
@@ -33,7 +34,7 @@ def test_windows_never_cross_series():
     data = SeriesWindows([a, b], seq_len=3, pred_len=2)
     assert len(data) == (10 - 4) + (12 - 4)
     X, Y = data.batch(torch.arange(len(data)))
-    whole = torch.cat([X, Y], dim=1)[..., 0]
+    whole = torch.cat([X, Y.values], dim=1)[..., 0]
     assert bool(((whole == 0).all(1) | (whole == 1).all(1)).all())
 
 
@@ -42,9 +43,14 @@ def test_observed_mask_travels_with_the_targets():
     observed = np.ones((10, 2), dtype=bool)
     observed[6, 1] = False
     data = SeriesWindows(values, 4, 3, observed=observed)
-    _X, (Y, mask) = data.batch([2])
-    assert Y.shape == mask.shape == (1, 3, 2)
-    assert mask[0, :, 1].tolist() == [False, True, True]  # rows 6, 7, 8
+    _X, targets = data.batch([2])
+    assert targets.values.shape == targets.observed.shape == (1, 3, 2)
+    assert targets.observed.dtype == torch.bool
+    assert targets.observed[0, :, 1].tolist() == [False, True, True]  # rows 6, 7, 8
+    assert targets.values[0, :, 1].tolist() == [13.0, 15.0, 17.0]
+    _x, one = data[2]
+    assert one.observed[:, 1].tolist() == [False, True, True]
+    assert one.values[:, 1].tolist() == [13.0, 15.0, 17.0]
 
 
 def test_subset_shares_the_series():
@@ -57,7 +63,8 @@ def test_subset_shares_the_series():
 def test_getitem_single_window():
     data = SeriesWindows(np.arange(12.0).reshape(6, 2), 2, 1)
     x, y = data[1]
-    assert x.shape == (2, 2) and y.tolist() == [[6.0, 7.0]]
+    assert x.tolist() == [[2.0, 3.0], [4.0, 5.0]]
+    assert y.values.tolist() == [[6.0, 7.0]] and y.observed is None
 
 
 def test_series_must_be_2d():
@@ -72,7 +79,8 @@ def test_array_windows_convert_one_batch_at_a_time():
     data = ArrayWindows(X, Y)
     assert data.X is X  # kept as given, no copy of all windows
     xb, yb = data.batch(np.array([0, 5]))
-    assert xb.dtype == torch.float32 and yb.shape == (2, 2, 2)
+    assert xb.dtype == torch.float32 and yb.values.shape == (2, 2, 2) and yb.observed is None
+    np.testing.assert_array_equal(yb.values.numpy(), Y[[0, 5]])
     assert data.subset([4, 5]).batch([1])[0][0, 0, 0].item() == X[5, 0, 0]
 
 
@@ -83,3 +91,10 @@ def test_array_windows_errors():
         ArrayWindows(np.zeros((5, 4)))
     with pytest.raises(ValueError, match="X has 5 windows but y has 4"):
         ArrayWindows(np.zeros((5, 4, 1)), np.zeros((4, 2, 1)))
+
+
+def test_array_windows_without_targets_yield_none():
+    data = ArrayWindows(np.ones((3, 4, 2)))
+    X, y = data.batch([0, 2])
+    assert y is None and X.shape == (2, 4, 2)
+    assert data[1][1] is None

@@ -90,7 +90,9 @@ def test_no_complete_window_is_an_error_naming_the_window_length():
 def test_a_channel_never_observed_on_a_device_is_named_with_the_device():
     devices = _devices()
     devices[2][:, 1] = np.nan
-    with pytest.raises(ValueError, match=r"device 'east': channel\(s\) \['rain'\]"):
+    with pytest.raises(
+        ValueError, match=r"device 'east': y has no observed .* for channel\(s\) \['rain'\]"
+    ):
         FleetWindows.from_series(
             devices, SEQ, PRED, names=["north", "west", "east"], columns=["temp", "rain"]
         )
@@ -100,8 +102,8 @@ def test_gaps_on_one_device_give_masks_for_every_device():
     devices = _devices()
     devices[0][-3, 0] = np.nan
     fleet = FleetWindows.from_series(devices, SEQ, PRED)
-    _, (target, mask) = fleet.train.batch(np.arange(len(fleet.train)))
-    assert target.shape == mask.shape
+    _, targets = fleet.train.batch(np.arange(len(fleet.train)))
+    assert targets.values.shape == targets.observed.shape
     assert int((~fleet.train.observed).sum()) == 1
     clean = FleetWindows.from_series(_devices(), SEQ, PRED)
     assert clean.train.observed is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sae_forecast.training import BatchIterator, SeriesWindows
+from sae_forecast.training import BatchIterator, SeriesWindows, Targets
 
 
 def _data(n_rows=50):
@@ -37,6 +37,9 @@ def test_shuffle_is_a_permutation_reproducible_from_the_generator():
 
 
 def test_plain_dataset_falls_back_to_a_dataloader():
-    dataset = torch.utils.data.TensorDataset(torch.zeros(10, 3), torch.ones(10, 1))
+    dataset = torch.utils.data.TensorDataset(torch.zeros(10, 3), torch.arange(10.0)[:, None])
     batches = list(BatchIterator(dataset, batch_size=4))
     assert [len(b[0]) for b in batches] == [4, 4, 2]
+    targets = batches[1][1]
+    assert isinstance(targets, Targets) and targets.observed is None
+    assert targets.values[:, 0].tolist() == [4.0, 5.0, 6.0, 7.0]

@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
 from sae_forecast.data import sliding_windows
 from sae_forecast.nn import RLinear, iTransformer
-from sae_forecast.training import ForecastingNet, SeriesWindows, spawn_seeds
+from sae_forecast.training import ForecastingNet, SeriesWindows, Targets, spawn_seeds
 
 SEQ, PRED, N = 24, 6, 3
 
@@ -78,7 +78,7 @@ def test_early_stopping_restores_the_best_weights():
     _, valid = net.train_split(data)
     X, y = valid.batch(torch.arange(len(valid)))
     with torch.no_grad():
-        loss_now = torch.nn.functional.mse_loss(net.module_.eval()(X), y).item()
+        loss_now = torch.nn.functional.mse_loss(net.module_.eval()(X), y.values).item()
     assert loss_now == pytest.approx(min(valid_losses), rel=1e-4)
 
 
@@ -177,8 +177,15 @@ def test_masked_loss_ignores_unobserved_targets():
     pred = torch.zeros(2, 3)
     target = torch.tensor([[1.0, 100.0, 1.0], [1.0, 1.0, 1.0]])
     mask = torch.tensor([[True, False, True], [True, True, True]])
-    assert net.get_loss(pred, (target, mask)).item() == pytest.approx(1.0)
-    assert net.get_loss(pred, target).item() > 100
+    assert net.get_loss(pred, Targets(target, mask)).item() == pytest.approx(1.0)
+    assert net.get_loss(pred, Targets(target, None)).item() == pytest.approx(100.0**2 / 6 + 5 / 6)
+
+
+def test_unmasked_loss_is_bitwise_the_criterion():
+    net = _net().initialize()
+    pred, target = torch.randn(4, PRED, 3), torch.randn(4, PRED, 3)
+    expected = torch.nn.MSELoss()(pred, target)
+    assert torch.equal(net.get_loss(pred, Targets(target, None)), expected)
 
 
 def test_training_without_validation_monitors_train_loss():
@@ -227,9 +234,9 @@ def test_gate_penalty_adds_exactly_weight_times_penalty_to_the_training_loss(kin
     with torch.no_grad():  # uneven gates, so that both penalties are far from 0
         embedding.gate_logits.copy_(torch.tensor([[2.0, -1.0], [2.0, 0.5], [1.5, -2.0]]))
     X, y = SeriesWindows(_series(), SEQ, PRED).batch(torch.arange(32))
-    y_true = (y, torch.ones_like(y, dtype=torch.bool)) if masked else y
+    y_true = Targets(y.values, torch.ones_like(y.values, dtype=torch.bool) if masked else None)
     y_pred = net.module_(X)
-    mse = torch.nn.functional.mse_loss(y_pred, y).item()
+    mse = torch.nn.functional.mse_loss(y_pred, y.values).item()
     penalty = embedding.gate_penalty(kind).item()
     assert penalty > 0.05
     loss = net.get_loss(y_pred, y_true, X=X, training=True).item()

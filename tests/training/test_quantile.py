@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sae_forecast.nn.quantile import QuantileRLinear
-from sae_forecast.training import SeriesWindows
+from sae_forecast.training import SeriesWindows, Targets
 from sae_forecast.training.quantile import PinballLoss, QuantileNet
 
 LEVELS = (0.1, 0.5, 0.9)
@@ -74,9 +74,9 @@ def test_trains_with_a_target_mask_and_predicts_the_median():
 def test_gate_penalty_is_added_when_training_only():
     net = _net(module__embedding="lightsae", module__pool_size=2, gate_penalty="entropy")
     net.initialize()
-    X, y = torch.randn(3, 16, 2), torch.randn(3, 4, 2)
+    X, y = torch.randn(3, 16, 2), Targets(torch.randn(3, 4, 2), None)
     y_pred = net.infer(X)
-    plain = net.criterion_(y_pred[1], y)
+    plain = net.criterion_(y_pred[1], y.values)
     assert net.get_loss(y_pred, y, training=False) == plain
     penalty = net.module_.embedding.gate_penalty("entropy")
     torch.testing.assert_close(net.get_loss(y_pred, y, training=True), plain + 0.01 * penalty)
@@ -86,4 +86,4 @@ def test_gate_penalty_without_lightsae_names_the_fix():
     net = _net(gate_penalty="balance").initialize()
     y_pred = net.infer(torch.randn(2, 16, 2))
     with pytest.raises(ValueError, match="module__embedding='lightsae'"):
-        net.get_loss(y_pred, torch.randn(2, 4, 2), training=True)
+        net.get_loss(y_pred, Targets(torch.randn(2, 4, 2), None), training=True)

@@ -1,0 +1,188 @@
+"""The parameters every forecaster shares: signature, defaults, docs and sktime tags."""
+
+from __future__ import annotations
+
+import torch
+from sktime.forecasting.base import BaseForecaster
+
+from sae_forecast.nn import DEFAULT_POOL_SIZE, DEFAULT_RANK
+
+__all__ = ["CommonParameters"]
+
+
+class CommonParameters(BaseForecaster):
+    """The parameters every forecaster shares: signature, defaults and documentation.
+
+    The parent of :class:`~sae_forecast.forecasting.LightSAEForecaster`: it holds the
+    constructor, sktime's tags and the parameter documentation that each forecaster's
+    docstring repeats; the behaviour lives in the subclass.
+
+    Parameters
+    ----------
+    seq_len : int, default=96
+        Lookback window: the forecaster reads the last ``seq_len`` rows.
+    pred_len : int or None, default=None
+        Horizon the network is trained for. ``None``: ``max(fh)`` when ``fh`` is passed to
+        ``fit``, else 96. ``predict`` accepts any out-of-sample ``fh`` up to it.
+    embedding : {"lightsae", "shared", "independent", "sae", "sae_lowrank"}, default="lightsae"
+        Channel embedding; ``"shared"`` is the paper's channel-independent baseline.
+    rank : int, default=25
+        Rank ``r`` of the channel-specific residuals (``lightsae``, ``sae_lowrank``).
+    pool_size : int, default=10
+        Number ``K`` of pooled left factors (``lightsae``).
+    pooled_bias : bool, default=False
+        ``lightsae`` only: mix each channel's embedding bias from a gated pool of ``K`` biases
+        (the authors' RLinear) instead of learning one bias per channel.
+    max_epochs : int, default=20
+        Upper bound on training epochs; early stopping usually ends sooner.
+    batch_size : int, default=32
+        Windows per batch.
+    lr : float, default=0.001
+        Initial Adam learning rate, halved after every epoch.
+    patience : int, default=3
+        Epochs without validation improvement before early stopping (best weights kept).
+    validation_size : float or int, default=0.1
+        Validation windows, taken from the end of ``y`` for early stopping: a fraction of
+        the windows (``0 <= v < 1``) or a number of windows (int). 0 trains for
+        ``max_epochs`` without validation. ``pred_len - 1`` windows between training and
+        validation are dropped, so no validation target is a training target.
+    scale : bool, default=True
+        Standardise each column with mean and standard deviation of the observed training
+        values (validation tail excluded); forecasts are returned in the original units.
+    fine_tune_epochs : int, default=1
+        Epochs of training on the new data when ``update(..., update_params=True)``.
+    interval_method : {"conformal", "quantile"}, default="conformal"
+        How ``predict_interval``, ``predict_quantiles`` and ``predict_var`` work.
+        ``"conformal"`` needs no extra training: the validation tail that ``fit`` holds out
+        is forecast once, and the signed residuals per horizon step and channel (original
+        units) give the quantiles (split conformal); ``update`` adds the residuals of the new
+        rows (a rolling window of ``calibration_size`` rows). With ``validation_size=0`` the
+        last 1000 training rows are used in sample and a warning says the intervals may be
+        too narrow. ``"quantile"``: the network also forecasts ``quantile_levels``, trained with
+        the pinball loss; the point forecast is its median.
+    quantile_levels : tuple of float or None, default=None
+        Levels trained by ``interval_method="quantile"``; must include 0.5, other levels
+        are interpolated between them. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9,
+        0.95, 0.975).
+    calibration_size : int or None, default=None
+        ``interval_method="conformal"``: number of most recent forecast rows whose
+        residuals calibrate the intervals, and the rolling window ``update`` keeps. None:
+        every row of the validation tail, and as many rows after ``update``.
+    gate_penalty : {"balance", "entropy"} or None, default=None
+        Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
+    gate_penalty_weight : float, default=0.01
+        Weight of the gate regulariser in the training loss.
+    adapt : {"auto", "gates", "embedding", "all", "none"}, default="auto"
+        What ``fit`` trains after ``pretrain``, starting from the pretrained weights
+        (without ``pretrain`` it is ignored): ``"gates"`` only the LightSAE gate logits and
+        per-channel embedding bias (the device's own mix of the fleet's pool), ``"embedding"``
+        the channel embedding, ``"all"`` every weight, ``"none"`` nothing. ``"auto"``:
+        ``"gates"`` for ``embedding="lightsae"``, else ``"all"``. ``update(...,
+        update_params=True)`` trains the same parameters. Use ``pretrain(y_panel)`` then
+        ``fit(y_device)`` for one network shared by devices with the same columns (e.g. a
+        new device with little history); ``fit`` on a panel trains one network per series
+        (after ``pretrain``, one adapted copy of the pretrained network per series).
+    device : str, default="cpu"
+        Torch device, e.g. ``"cuda"``.
+    precision : {"fp32", "bf16"}, default="fp32"
+        ``"bf16"`` runs the model body under bfloat16 autocast.
+    random_state : int or None, default=None
+        Seed for initialisation, dropout and batch order; equal seeds give identical
+        forecasts, also for fits running in parallel threads.
+    verbose : int, default=0
+        1 prints a line per epoch; 2 adds a progress bar over each epoch's batches.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train data-parallel on the processes of this ``Accelerator`` (several GPUs or
+        nodes, started by ``accelerate launch``; see the "Scaling out" page). It places the
+        model and batches on its device; ``device`` only says where the windows are kept.
+        Needs ``pip install "sae-forecast[distributed]"``.
+
+    Examples
+    --------
+    >>> from sae_forecast.forecasting import LightSAEForecaster
+    >>> issubclass(LightSAEForecaster, CommonParameters)
+    True
+    """
+
+    _tags = {
+        "authors": ["sae_forecast developers"],
+        "maintainers": ["sae_forecast developers"],
+        "python_dependencies": ["torch", "skorch"],
+        "y_inner_mtype": "pd.DataFrame",
+        "X_inner_mtype": "pd.DataFrame",
+        "capability:multivariate": True,
+        "capability:exogenous": False,
+        "capability:insample": False,
+        "capability:pred_int": True,
+        "capability:missing_values": True,
+        "capability:update": True,
+        "capability:pretrain": True,
+        "capability:random_state": True,
+        "requires-fh-in-fit": False,
+        "fit_is_empty": False,
+        "pretrain:fitted_params": ["fleet_"],
+    }
+    # The forecaster keeps what it needs of the data (scaler_, _context), so sktime need
+    # not keep a copy of all data seen.
+    _config = {"remember_data": False}
+
+    _backbone: type[torch.nn.Module]
+    _defaults: dict = {}
+
+    def __init__(
+        self,
+        *,
+        seq_len=96,
+        pred_len=None,
+        embedding="lightsae",
+        rank=DEFAULT_RANK,
+        pool_size=DEFAULT_POOL_SIZE,
+        pooled_bias=False,
+        max_epochs=20,
+        batch_size=32,
+        lr=1e-3,
+        patience=3,
+        validation_size=0.1,
+        scale=True,
+        fine_tune_epochs=1,
+        interval_method="conformal",
+        quantile_levels=None,
+        calibration_size=None,
+        gate_penalty=None,
+        gate_penalty_weight=0.01,
+        adapt="auto",
+        device="cpu",
+        precision="fp32",
+        random_state=None,
+        verbose=0,
+        accelerator=None,
+    ):
+        self.seq_len = seq_len
+        self.pred_len = pred_len
+        self.embedding = embedding
+        self.rank = rank
+        self.pool_size = pool_size
+        self.pooled_bias = pooled_bias
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.validation_size = validation_size
+        self.scale = scale
+        self.fine_tune_epochs = fine_tune_epochs
+        self.interval_method = interval_method
+        self.quantile_levels = quantile_levels
+        self.calibration_size = calibration_size
+        self.gate_penalty = gate_penalty
+        self.gate_penalty_weight = gate_penalty_weight
+        self.adapt = adapt
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+        self.accelerator = accelerator
+        super().__init__()
+        # sktime stores data seen in _y/_X only when remember_data is True; its checks may
+        # switch that config on after construction and expect the attributes to exist.
+        self._y = None
+        self._X = None

@@ -1,0 +1,239 @@
+"""Forecasting many windows at once: the public window methods of the forecasters.
+
+:class:`WindowMethods` gives a fitted forecaster ``predict_windows``, ``forecast_windows``,
+``score_windows`` and ``row_residuals``; they read the fitted state and write none. The
+network calls and the residual arithmetic are plain functions with explicit inputs, which
+``fit`` and ``update`` use too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sae_forecast.data import fill_gaps
+from sae_forecast.forecasting._checks import check_columns_match
+from sae_forecast.forecasting._intervals import diagonal_residuals
+from sae_forecast.training import SeriesWindows
+
+__all__ = ["WindowForecasts", "WindowMethods", "masked_errors", "origin_residuals"]
+
+
+@dataclass(frozen=True)
+class WindowForecasts:
+    """Forecasts of every window of a series, in original units.
+
+    Returned by :meth:`~sae_forecast.forecasting.LightSAEForecaster.forecast_windows`.
+
+    Parameters
+    ----------
+    point : ndarray of shape (n_windows, pred_len, n_channels)
+        Point forecasts.
+    target : ndarray of the same shape
+        What happened (NaN at gaps).
+    observed : ndarray of bool of the same shape
+        True where the target was observed.
+    alpha : tuple of float or None
+        Quantile levels of ``quantiles``.
+    quantiles : ndarray of shape (n_windows, len(alpha), pred_len, n_channels) or None
+        The forecaster's quantiles (its interval method) at ``alpha``.
+    seconds : float
+        Time the network took to forecast every window.
+    interval_seconds : float
+        Time taken to form the quantiles from the forecasts.
+
+    Examples
+    --------
+    >>> forecasts = WindowForecasts(
+    ...     np.zeros((1, 2, 1)), np.ones((1, 2, 1)), np.ones((1, 2, 1), bool), None, None, 0.0, 0.0
+    ... )
+    >>> forecasts.point.shape
+    (1, 2, 1)
+    """
+
+    point: np.ndarray
+    target: np.ndarray
+    observed: np.ndarray
+    alpha: tuple | None
+    quantiles: np.ndarray | None
+    seconds: float
+    interval_seconds: float
+
+
+def masked_errors(pred: np.ndarray, target: np.ndarray, observed: np.ndarray | None):
+    """MSE and MAE over all entries, or over observed entries only when a mask is given.
+
+    Examples
+    --------
+    >>> masked_errors(np.zeros(3), np.array([1.0, 2.0, 9.0]), np.array([True, True, False]))
+    (2.5, 1.5)
+    """
+    error = pred.astype(np.float64) - target.astype(np.float64)
+    if observed is not None:
+        error = error[observed]
+    return float(np.mean(error**2)), float(np.mean(np.abs(error)))
+
+
+def origin_residuals(
+    net, series, observed, first: int, *, seq_len: int, pred_len: int, std
+) -> np.ndarray:
+    """Residuals ``(len(series) - first, H, N)`` in original units (``std`` per channel) of
+    rows ``first:`` of the scaled, filled ``series``, from every origin whose forecast
+    reaches them (see :func:`~sae_forecast.forecasting._intervals.diagonal_residuals`); NaN
+    where ``observed`` is False."""
+    horizon = pred_len
+    starts = np.arange(first - horizon + 1 - seq_len, len(series) - seq_len)
+    padded = np.concatenate([series, np.zeros((horizon, series.shape[1]), series.dtype)])
+    windows = SeriesWindows(padded, seq_len, horizon, starts=starts, device=net.device)
+    forecasts = net.predict(windows)  # targets past the end are padding, unused
+    residuals = diagonal_residuals(forecasts, series[first:]) * std
+    if observed is not None:
+        residuals[~observed[first:, None, :].repeat(horizon, axis=1)] = np.nan
+    return residuals
+
+
+class WindowMethods:
+    """Window methods of :class:`~sae_forecast.forecasting.LightSAEForecaster` (a mixin)."""
+
+    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Forecast ``pred_len_`` steps for each scaled window ``(n, seq_len, N)``.
+
+        The windows must be in the scaled units of the fitted forecaster (see ``scale``).
+        """
+        self.check_is_fitted()
+        return self.net_.predict(np.asarray(windows, dtype=np.float32))
+
+    def _scored_windows(self, y, start: int, where: str) -> SeriesWindows:
+        self.check_is_fitted()
+        check_columns_match(y, self.columns_, where)
+        series, observed = fill_gaps(self.scaler_.transform(y.to_numpy(dtype=np.float64)))
+        windows = SeriesWindows(
+            series[start:],
+            self.seq_len,
+            self.pred_len_,
+            observed=None if observed is None else observed[start:],
+            device=self.device,
+        )
+        if len(windows) == 0:
+            raise ValueError(
+                f"y has no complete window after row {start}: scoring needs at least seq_len + "
+                f"pred_len = {self.seq_len + self.pred_len_} rows from there."
+            )
+        return windows
+
+    def forecast_windows(self, y, *, start: int = 0, alpha=None) -> WindowForecasts:
+        """Forecast every window of ``y`` at once, with quantiles ``alpha`` if asked.
+
+        Every stretch of ``seq_len + pred_len`` rows of ``y`` (stride 1) whose lookback
+        begins at row ``start`` or later is a window; rows before ``start`` only carry gaps
+        forward. The quantiles come from the forecaster's interval method (``intervals_``).
+
+        Parameters
+        ----------
+        y : DataFrame
+            Series with the columns seen in ``fit``, in original units; NaN are gaps.
+        start : int, default=0
+            Row position of the first window's first lookback row.
+        alpha : list of float or None, default=None
+            Quantile levels to forecast too.
+
+        Returns
+        -------
+        WindowForecasts
+        """
+        windows = self._scored_windows(y, start, "forecast_windows")
+        inputs, targets = windows.batch(torch.arange(len(windows)))
+        began = time.perf_counter()
+        if alpha is not None and not self.intervals_.uses_residuals:
+            point, head = (
+                part.cpu().to(torch.float64).numpy() for part in self.net_.forward(inputs)
+            )
+        else:
+            point, head = self.net_.predict(inputs).astype(np.float64), None
+        seconds = time.perf_counter() - began
+        mean, std = self.scaler_.mean, self.scaler_.std
+        point = point * std + mean
+        observed = np.ones(point.shape, bool) if targets.observed is None else targets.observed
+        target = targets.values.cpu().numpy().astype(np.float64) * std + mean
+        target[~np.asarray(observed)] = np.nan
+        began, quantiles = time.perf_counter(), None
+        if alpha is not None:
+            head = None if head is None else head * std[:, None] + mean[:, None]
+            quantiles = np.moveaxis(self.intervals_.quantiles(point, head, alpha), 0, 1)
+        interval_seconds = time.perf_counter() - began
+        alpha = None if alpha is None else tuple(alpha)
+        observed = np.asarray(observed)
+        return WindowForecasts(point, target, observed, alpha, quantiles, seconds, interval_seconds)
+
+    def score_windows(self, y, *, start: int = 0, std=None) -> dict:
+        """Forecast every window of ``y`` at once and score it on the observed targets.
+
+        Windows as in :meth:`forecast_windows`: passing the whole history up to the end of a
+        test span, with ``start`` at its first lookback row, scores exactly the test windows
+        of the standard protocol. This is how the benchmark scores its rows.
+
+        Parameters
+        ----------
+        y : DataFrame
+            Series with the columns seen in ``fit``, in original units; NaN are gaps.
+        start : int, default=0
+            Row position of the first window's first lookback row.
+        std : array-like of shape (n_channels,) or None, default=None
+            Report errors in units of this per-channel standard deviation instead of the
+            forecaster's own scaler (to compare forecasters whose scalers saw different
+            training data, e.g. imputed and not).
+
+        Returns
+        -------
+        dict
+            ``mse`` and ``mae`` over observed targets in the scaled units (the papers'
+            convention: per-channel standardisation fitted on the training span),
+            ``n_windows`` and ``seconds`` (the forecasting time, eval mode).
+        """
+        windows = self._scored_windows(y, start, "score_windows")
+        began = time.perf_counter()
+        pred = self.net_.predict(windows)  # eval mode, no grad: merged weights cached
+        seconds = time.perf_counter() - began
+        targets = windows.batch(torch.arange(len(windows)))[1]
+        target = targets.values.cpu().numpy()
+        if std is not None:  # errors in units of ``std`` instead of the forecaster's scaler
+            factor = (self.scaler_.std / np.asarray(std, dtype=np.float64)).astype(np.float32)
+            pred, target = pred * factor, target * factor
+        mask = None if targets.observed is None else targets.observed.cpu().numpy()
+        mse, mae = masked_errors(pred, target, mask)
+        return {"mse": mse, "mae": mae, "n_windows": len(windows), "seconds": seconds}
+
+    def row_residuals(self, y, *, first: int) -> np.ndarray:
+        """Signed residuals ``y - y_hat`` of rows ``first:`` of ``y``, by row and step.
+
+        At row ``i`` and step ``h`` the error of the forecast made ``h + 1`` steps earlier,
+        in original units, NaN at gaps: the residuals that conformal calibration uses.
+        ``first`` must leave ``seq_len + pred_len - 1`` rows before it.
+
+        Returns
+        -------
+        ndarray of shape (len(y) - first, pred_len, n_channels)
+        """
+        self.check_is_fitted()
+        check_columns_match(y, self.columns_, "row_residuals")
+        least = self.seq_len + self.pred_len_ - 1
+        if first < least:
+            raise ValueError(
+                f"first={first} leaves too few rows before it: the earliest forecast of row "
+                f"first reads the {least} rows before it (seq_len + pred_len - 1); pass "
+                f"first >= {least}."
+            )
+        series, observed = fill_gaps(self.scaler_.transform(y.to_numpy(dtype=np.float64)))
+        std = self.scaler_.std
+        return origin_residuals(
+            self.net_,
+            series,
+            observed,
+            first,
+            seq_len=self.seq_len,
+            pred_len=self.pred_len_,
+            std=std,
+        )

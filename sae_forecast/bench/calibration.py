@@ -298,10 +298,6 @@ def compute(cell: Cell, args) -> list[dict]:
     run, method = cell.spec, cell.key[1]
     row = _row(run, method, args)
     record = {"dataset": run.dataset, "backbone": run.backbone, "parameters": dict(run.parameters)}
-    print(
-        f"{cell.label}: cover 80/90/95 = "
-        + "/".join(f"{row[f'cover {c}']:.1f}" for c in (80, 90, 95))
-    )
     return [{**record, **row}]
 
 

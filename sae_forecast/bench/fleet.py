@@ -117,7 +117,7 @@ def rotation(station: str, backbone: str, embedding: str, fleet: dict, borders, 
         **base,
         "case": "pretrain",
         "seconds": time.perf_counter() - began,
-        "epochs": len(pretrained.pretrain_history_),
+        "epochs": len(pretrained.fleet_.history),
     }
     own = fleet[station]
     std = Standardiser.fit(own.iloc[:train_end].to_numpy(dtype=np.float64)).std  # the protocol's

@@ -23,9 +23,11 @@ from skorch.helper import predefined_split
 from sae_forecast.bench.presets import SEQ_LEN
 from sae_forecast.bench.report import markdown, peak_rss_gib
 from sae_forecast.bench.runner import Cell, measure_in_fresh_process, settings_key
-from sae_forecast.data import load_dataset, prepare_benchmark, sliding_windows
+from sae_forecast.bench.runs import series
+from sae_forecast.data import CATALOG, prepare_series, sliding_windows, split_borders
 from sae_forecast.nn import BACKBONES
 from sae_forecast.training import BatchIterator, ForecastingNet, SeriesWindows
+from sae_forecast.training.dataset import collate_pairs
 
 KEY = ("key",)
 RECORDS = "overhead.jsonl"
@@ -33,14 +35,22 @@ DEFAULT_OUT = "docs/benchmarks"
 PATHS = ("lazy", "materialised")  # the memory table's two skorch paths
 
 
-def protocol_windows(name: str, seq_len: int, pred_len: int, data_home=None):
-    """Train and validation windows of dataset ``name`` under the standard protocol."""
-    data = prepare_benchmark(load_dataset(name, data_home), seq_len)
-    windows = []
-    for part in ("train", "valid"):
-        values, observed = data.part(part)
-        windows.append(SeriesWindows(values, seq_len, pred_len, observed=observed))
-    return windows
+def protocol_windows(name: str, pred_len: int, data_home=None) -> list[SeriesWindows]:
+    """Train and validation windows of dataset ``name`` under the standard protocol, from
+    the forecasters' series pipeline (``prepare_series``)."""
+    frame = series(name, data_home)
+    borders = split_borders(CATALOG[name].split, len(frame), SEQ_LEN)
+    n_valid = borders["valid"][1] - borders["train"][1] - pred_len + 1
+    prepared = prepare_series(
+        frame.iloc[: borders["valid"][1]],
+        seq_len=SEQ_LEN,
+        pred_len=pred_len,
+        validation_size=n_valid,
+    )
+    return [
+        SeriesWindows(prepared.values, SEQ_LEN, pred_len, observed=prepared.observed, starts=rows)
+        for rows in (prepared.train, prepared.valid)
+    ]
 
 
 def _module_options(args, n_channels: int) -> dict:
@@ -65,7 +75,7 @@ def raw_epoch_runner(args, train, valid):
         model.train()
         for X, y in BatchIterator(train, args.batch_size, shuffle=True, generator=generator):
             optimiser.zero_grad()
-            loss = torch.nn.functional.mse_loss(model(X), y)
+            loss = torch.nn.functional.mse_loss(model(X), y.values)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
@@ -73,7 +83,7 @@ def raw_epoch_runner(args, train, valid):
         model.eval()
         with torch.no_grad():
             for X, y in BatchIterator(valid, args.batch_size):
-                torch.nn.functional.mse_loss(model(X), y).item()
+                torch.nn.functional.mse_loss(model(X), y.values).item()
         scheduler.step()
 
     return epoch
@@ -84,9 +94,12 @@ def skorch_epoch_runner(args, train, valid, materialise: bool):
     options = {f"module__{k}": v for k, v in _module_options(args, train.n_channels).items()}
     fit_data, valid_data = (train,), valid
     if materialise:  # skorch's stock path: arrays of windows, DataLoader, per-sample collate
-        fit_data, valid_data = _arrays(train), Dataset(*_arrays(valid))
+        fit_data, valid_data = (Dataset(*_arrays(train)),), Dataset(*_arrays(valid))
         loader = torch.utils.data.DataLoader
         options.update(iterator_train=loader, iterator_valid=loader)
+        options.update(
+            iterator_train__collate_fn=collate_pairs, iterator_valid__collate_fn=collate_pairs
+        )
     net = ForecastingNet(
         BACKBONES[args.backbone],
         lr=args.lr,
@@ -109,7 +122,7 @@ def _arrays(windows: SeriesWindows) -> tuple[np.ndarray, np.ndarray]:
 
 def timing_table(args) -> list[dict]:
     """Median seconds per epoch (the first left out) of the three paths, interleaved."""
-    train, valid = protocol_windows(args.dataset, SEQ_LEN, args.pred_len, args.data_home)
+    train, valid = protocol_windows(args.dataset, args.pred_len, args.data_home)
     runners = {
         "raw": raw_epoch_runner(args, train, valid),
         "skorch": skorch_epoch_runner(args, train, valid, materialise=False),
@@ -132,7 +145,7 @@ def timing_table(args) -> list[dict]:
 def child(spec: dict) -> dict:
     """In this (fresh) process: peak memory of one epoch on a lazy or materialised path."""
     args = SimpleNamespace(**spec)
-    train, valid = protocol_windows(args.dataset, SEQ_LEN, args.pred_len, args.data_home)
+    train, valid = protocol_windows(args.dataset, args.pred_len, args.data_home)
     run = skorch_epoch_runner(args, train, valid, materialise=args.path == "materialised")
     before = peak_rss_gib()
     run()

@@ -83,7 +83,7 @@ def measure_point(
         history = forecaster.fit(frames[0]).net_.history
     else:
         panel = pd.concat(dict(enumerate(frames)), names=["device", "time"])
-        history = forecaster.pretrain(panel).pretrain_history_
+        history = forecaster.pretrain(panel).fleet_.history
     per_batch = history[-1, "train_dur"] / (n_batches * n_devices)
     epoch = per_batch * -(-epoch_windows(n_channels) // batch_size) * n_devices
     return {

@@ -14,6 +14,7 @@ the tests keep this path correct on machines without a GPU.
 
 from __future__ import annotations
 
+import itertools
 import time
 from functools import partial
 
@@ -23,7 +24,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from sae_forecast.bench.presets import SEQ_LEN, default_pool_size, reference_sizes
 from sae_forecast.bench.report import markdown
-from sae_forecast.bench.runner import Cell, settings_key
+from sae_forecast.bench.runner import Cell, keyed_cell
 from sae_forecast.bench.runs import series
 from sae_forecast.data import CATALOG, split_borders
 from sae_forecast.forecasting import FORECASTERS
@@ -160,15 +161,12 @@ def cells(args) -> list[Cell]:
         raise SystemExit("--device cuda was requested but torch sees no CUDA device.")
     options = {"device": args.device, "batches": args.batches}
     options["profile_batches"] = args.profile_batches
+    grid = itertools.product(args.datasets, args.backbones, args.precisions)
     return [
-        Cell(
-            (settings_key(dataset, backbone, precision, **options),),
-            f"{dataset} {backbone} {precision}",
-            {"dataset": dataset, "backbone": backbone, "precision": precision, **options},
+        keyed_cell(
+            f"{d} {b} {p}", {"dataset": d, "backbone": b, "precision": p, **options}, **options
         )
-        for dataset in args.datasets
-        for backbone in args.backbones
-        for precision in args.precisions
+        for d, b, p in grid
     ]
 
 
@@ -176,10 +174,10 @@ def compute(cell: Cell, args) -> list[dict]:
     """Time and profile one fit."""
     spec = dict(cell.spec)
     backbone, dataset = spec.pop("backbone"), spec.pop("dataset")
-    return [measure(backbone, series(dataset, args.data_home), dataset, **spec)]
+    return [{"table": "gpu", **measure(backbone, series(dataset, args.data_home), dataset, **spec)}]
 
 
 def write_page(out, records, invocation, args) -> None:
     """``gpu.md``: one row per cell."""
-    rows = invocation.selected(records, KEY).drop(columns=["key", "command", "machine"])
-    (out / "gpu.md").write_text(f"# The GPU path\n\n{invocation.generated}.\n\n{markdown(rows)}\n")
+    rows = markdown(invocation.table(records, KEY, "gpu"))
+    (out / "gpu.md").write_text(f"# The GPU path\n\n{invocation.generated}.\n\n{rows}\n")

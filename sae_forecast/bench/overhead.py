@@ -22,7 +22,7 @@ from skorch.helper import predefined_split
 
 from sae_forecast.bench.presets import SEQ_LEN
 from sae_forecast.bench.report import markdown, peak_rss_gib
-from sae_forecast.bench.runner import Cell, measure_in_fresh_process, settings_key
+from sae_forecast.bench.runner import Cell, keyed_cell, measure_in_fresh_process
 from sae_forecast.bench.runs import series
 from sae_forecast.data import CATALOG, prepare_series, sliding_windows, split_borders
 from sae_forecast.nn import BACKBONES
@@ -97,9 +97,8 @@ def skorch_epoch_runner(args, train, valid, materialise: bool):
         fit_data, valid_data = (Dataset(*_arrays(train)),), Dataset(*_arrays(valid))
         loader = torch.utils.data.DataLoader
         options.update(iterator_train=loader, iterator_valid=loader)
-        options.update(
-            iterator_train__collate_fn=collate_pairs, iterator_valid__collate_fn=collate_pairs
-        )
+        options.update(iterator_train__collate_fn=collate_pairs)
+        options.update(iterator_valid__collate_fn=collate_pairs)
     net = ForecastingNet(
         BACKBONES[args.backbone],
         lr=args.lr,
@@ -176,49 +175,32 @@ def _settings(args) -> dict:
 
 def cells(args) -> list[Cell]:
     """The timing table, and one cell per path of the memory table."""
-    found = []
-    if "timing" in args.tables:
-        key = settings_key("timing", **_settings(args))
-        found.append(Cell((key,), "timing", {**_settings(args), "seq_len": SEQ_LEN}))
-    if "memory" in args.tables:
-        for path in PATHS:
-            spec = {**_settings(args), "dataset": args.memory_dataset, "path": path}
-            spec.update(backbone=args.memory_backbone, data_home=args.data_home)
-            key = settings_key("memory", path, **{**spec, "data_home": None})
-            found.append(Cell((key,), f"memory {path}", spec))
-    return found
+    found = [keyed_cell("timing", _settings(args), **_settings(args))]
+    for path in PATHS:
+        spec = {**_settings(args), "dataset": args.memory_dataset, "path": path}
+        spec["backbone"] = args.memory_backbone
+        found.append(keyed_cell(f"memory {path}", spec, **spec))
+    return [cell for cell in found if cell.label.split()[0] in args.tables]
 
 
 def compute(cell: Cell, args) -> list[dict]:
     """The rows of one cell, each naming its table."""
-    if "path" in cell.spec:
-        return [
-            {"table": "memory", **measure_in_fresh_process("overhead", cell.spec, args.threads)}
-        ]
-    spec = SimpleNamespace(**cell.spec, data_home=args.data_home)
-    return [{"table": "timing", **row} for row in timing_table(spec)]
+    spec = {**cell.spec, "data_home": args.data_home}
+    if "path" in spec:
+        return [{"table": "memory", **measure_in_fresh_process("overhead", spec, args.threads)}]
+    return [{"table": "timing", **row} for row in timing_table(SimpleNamespace(**spec))]
 
 
 def write_page(out, records, invocation, args) -> None:
     """``overhead.md``: the timing table and the memory table."""
-    rows = invocation.selected(records, KEY)
+    memory = f"Peak memory, one epoch of {args.memory_backbone} on {args.memory_dataset}"
     text = (
         f"# skorch overhead\n\n{invocation.generated}.\n\nconfig: {args.backbone} "
         f"({args.embedding}, K={args.pool_size}) on {args.dataset}, L={SEQ_LEN}, "
         f"H={args.pred_len}, batch {args.batch_size}, lr {args.lr}; median s/epoch over epochs "
         f"2..{args.epochs}, the three paths interleaved\n"
     )
-    for table, heading in (
-        ("timing", ""),
-        (
-            "memory",
-            f"\n## Peak memory, one epoch of {args.memory_backbone} on {args.memory_dataset}\n\n",
-        ),
-    ):
-        part = rows[rows["table"] == table] if len(rows) else rows
-        if len(part):
-            frame = part.drop(columns=["key", "table", "command", "machine"]).dropna(
-                axis=1, how="all"
-            )
-            text += f"{heading}{markdown(frame)}\n"
+    for table, heading in (("timing", ""), ("memory", f"\n## {memory}\n\n")):
+        rows = invocation.table(records, KEY, table)
+        text += f"{heading}{markdown(rows)}\n" if len(rows) else ""
     (out / "overhead.md").write_text(text)

@@ -39,6 +39,7 @@ __all__ = [
     "Cell",
     "Invocation",
     "append_record",
+    "keyed_cell",
     "load_records",
     "main",
     "measure_in_fresh_process",
@@ -75,6 +76,17 @@ class Cell:
     spec: object = None
 
 
+def keyed_cell(label: str, spec=None, **settings) -> Cell:
+    """A cell keyed by its ``label`` and a hash of the ``settings`` its result depends on.
+
+    Examples
+    --------
+    >>> keyed_cell("training RLinear N=7", repeats=15).key
+    ('training RLinear N=7 afb386d9',)
+    """
+    return Cell((settings_key(label, **settings),), label, spec)
+
+
 @dataclass(frozen=True)
 class Invocation:
     """What a page says about how it was made: the command, the machine, the keys of the
@@ -97,6 +109,14 @@ class Invocation:
             return records
         keys = records[list(key_fields)].apply(tuple, axis=1)
         return records[keys.isin(self.keys).to_numpy()]
+
+    def table(self, records: pd.DataFrame, key_fields, name: str) -> pd.DataFrame:
+        """The selected records whose ``table`` field is ``name``, without the runner's
+        fields (key, table, command, machine) and without empty columns."""
+        rows = self.selected(records, key_fields)
+        rows = rows[rows["table"] == name] if len(rows) else rows
+        provenance = [*key_fields, "table", "command", "machine"]
+        return rows.drop(columns=provenance, errors="ignore").dropna(axis=1, how="all")
 
 
 def settings_key(*parts, **settings) -> str:

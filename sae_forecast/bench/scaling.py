@@ -213,17 +213,16 @@ def _limits(args, backbone: str, rows: pd.DataFrame) -> dict:
 def write_page(out, records, invocation, args) -> None:
     """``scaling.md``: the points by channels, where each backbone stops fitting, by fleet."""
     rows = invocation.selected(records, KEY)
-    shown = rows.drop(columns=["key", "command", "machine"], errors="ignore")
     text = [
         f"# Scaling by channels and devices\n\n{invocation.generated}.\n",
         f"sizes: the reference sizes of {args.sizes_of}",
     ]
     if "channels" in args.tables:
-        points = shown[shown["table"] == "channels"].drop(columns="table").dropna(axis=1, how="all")
+        points = markdown(invocation.table(records, KEY, "channels"))
         limits = [_limits(args, b, rows[rows["backbone"] == b]) for b in args.backbones]
-        text.append(f"\n## Fit time and peak memory by channels\n\n{markdown(points)}")
+        text.append(f"\n## Fit time and peak memory by channels\n\n{points}")
         text.append(f"\n## Where each backbone stops fitting\n\n{markdown(pd.DataFrame(limits))}")
     if "fleet" in args.tables:
-        fleet = shown[shown["table"] == "fleet"].drop(columns="table").dropna(axis=1, how="all")
-        text.append(f"\n## By fleet size (N={args.fleet_channels})\n\n{markdown(fleet)}")
+        fleet = markdown(invocation.table(records, KEY, "fleet"))
+        text.append(f"\n## By fleet size (N={args.fleet_channels})\n\n{fleet}")
     (out / "scaling.md").write_text("\n".join(text) + "\n")

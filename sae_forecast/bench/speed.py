@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import statistics
 import time
 
@@ -26,7 +27,7 @@ from sae_forecast.bench.presets import (
     reference_sizes,
 )
 from sae_forecast.bench.report import markdown, peak_rss_gib
-from sae_forecast.bench.runner import Cell, measure_in_fresh_process, settings_key
+from sae_forecast.bench.runner import Cell, keyed_cell, measure_in_fresh_process
 from sae_forecast.nn import BACKBONES, EMBEDDING_KINDS
 from sae_forecast.nn.transformer import force_manual_attention
 
@@ -169,48 +170,26 @@ def add_options(parser) -> None:
 
 
 def _shape(args) -> dict:
-    shape = dict(batch_size=args.batch_size, seq_len=SEQ_LEN, pred_len=args.pred_len)
-    return dict(
-        shape,
-        repeats=args.repeats,
-        rank=args.rank,
-        pool_size=args.pool_size,
-        precision=args.precision,
-    )
+    names = ("batch_size", "pred_len", "repeats", "rank", "pool_size", "precision")
+    return {"seq_len": SEQ_LEN, **{name: getattr(args, name) for name in names}}
 
 
 def cells(args) -> list[Cell]:
     """One cell per table row: (table, backbone, N or batch)."""
     shape, found = _shape(args), []
     for table in (t for t in ("training", "inference") if t in args.tables):
-        for backbone in args.backbones:
-            for n in args.channels:
-                spec = {"table": table, "backbone": backbone, "n_channels": n, **shape}
-                found.append(
-                    Cell(
-                        (settings_key(table, backbone, n, **shape),),
-                        f"{table} {backbone} N={n}",
-                        spec,
-                    )
-                )
-    if "memory" in args.tables:
-        for backbone in args.memory_backbones:
-            batches = [args.memory_batch_size]
-            if TRAFFIC_BATCH.get(backbone, args.memory_batch_size) < args.memory_batch_size:
-                batches.append(TRAFFIC_BATCH[backbone])
-            for batch in batches:
-                spec = {"table": "memory", **shape, "backbone": backbone, "batch": batch}
-                spec["n_channels"] = args.memory_channels
-                key = settings_key("memory", backbone, args.memory_channels, batch, **shape)
-                found.append(Cell((key,), f"memory {backbone} batch {batch}", spec))
-    if "attention" in args.tables:
-        for backbone in ATTENTION_SIZES:
-            spec = {"table": "attention", "backbone": backbone, "repeats": 5}
-            found.append(
-                Cell(
-                    (settings_key("attention", backbone, repeats=5),), f"attention {backbone}", spec
-                )
-            )
+        for backbone, n in itertools.product(args.backbones, args.channels):
+            spec = {"table": table, "backbone": backbone, "n_channels": n, **shape}
+            found.append(keyed_cell(f"{table} {backbone} N={n}", spec, **shape))
+    for backbone in args.memory_backbones if "memory" in args.tables else ():
+        size = args.memory_batch_size
+        for batch in sorted({size, min(size, TRAFFIC_BATCH.get(backbone, size))}, reverse=True):
+            spec = {"table": "memory", **shape, "backbone": backbone, "batch": batch}
+            spec["n_channels"] = args.memory_channels
+            found.append(keyed_cell(f"memory {backbone} batch {batch}", spec, **spec))
+    for backbone in ATTENTION_SIZES if "attention" in args.tables else ():
+        spec = {"table": "attention", "backbone": backbone, "repeats": 5}
+        found.append(keyed_cell(f"attention {backbone}", spec, **spec))
     return found
 
 
@@ -243,30 +222,22 @@ def with_ratios(table: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_page(out, records, invocation, args) -> None:
     """``speed.md``: a section per table, rows in the order of the cells."""
-    rows = invocation.selected(records, KEY)
-    memory = f"Peak memory of one LightSAE training step, N={args.memory_channels}"
     traffic = {b: reference_sizes(b, "Traffic", 96) for b in BACKBONES}
     sections = {
         "training": ("Training step (forward + backward), ms per batch", ""),
         "inference": ("Inference (eval, no grad), ms per batch", ""),
-        "memory": (memory, f"sizes: {traffic}\n\n"),
-        "attention": (
-            "Attention: written-out (manual) path against SDPA, ms per batch",
-            f"sizes (dropout 0, shared embedding): {ATTENTION_SIZES}\n\n",
-        ),
-    }
-    shape = _shape(args)
+        "memory": (f"Peak memory of one LightSAE training step, N={args.memory_channels}",
+                   f"sizes: {traffic}\n\n"),
+        "attention": ("Attention: written-out (manual) path against SDPA, ms per batch",
+                      f"sizes (dropout 0, shared embedding): {ATTENTION_SIZES}\n\n"),
+    }  # fmt: skip
+    config = ", ".join(f"{k} {v}" for k, v in _shape(args).items())
     text = [
-        f"# sae_forecast speed benchmark\n\n{invocation.generated}.\n\nconfig: "
-        + ", ".join(f"{k} {v}" for k, v in shape.items())
-        + f" (medians of interleaved rounds); sizes {SPEED_SIZES}"
+        f"# sae_forecast speed benchmark\n\n{invocation.generated}.\n\nconfig: {config} "
+        f"(medians of interleaved rounds); sizes {SPEED_SIZES}"
     ]
     for table, (heading, note) in sections.items():
-        part = rows[rows["table"] == table] if len(rows) else rows
-        if len(part):
-            frame = with_ratios(
-                table,
-                part.drop(columns=["key", "table", "command", "machine"]).dropna(axis=1, how="all"),
-            )
-            text.append(f"## {heading}\n\n{note}{markdown(frame)}")
+        rows = invocation.table(records, KEY, table)
+        if len(rows):
+            text.append(f"## {heading}\n\n{note}{markdown(with_ratios(table, rows))}")
     (out / "speed.md").write_text("\n\n".join(text) + "\n")

@@ -43,6 +43,7 @@ from sae_forecast.bench.presets import SEQ_LEN, Run, build_runs
 from sae_forecast.bench.report import markdown
 from sae_forecast.bench.runner import Cell
 from sae_forecast.bench.runs import protocol_forecaster, series, train
+from sae_forecast.bench.speed import interleaved_medians
 from sae_forecast.data import CATALOG, split_borders
 from sae_forecast.forecasting import FORECASTERS, SplitConformal
 
@@ -145,16 +146,11 @@ def quantile_scores(forecaster, frame, borders) -> dict:
 def sktime_call_ms(forecaster, repeats: int = 20) -> dict:
     """Median ms of ``predict`` and of ``predict_interval`` (four coverages), interleaved."""
     fh = list(range(1, forecaster.pred_len_ + 1))
-    times = {"predict_ms": [], "predict_interval_ms": []}
-    for _ in range(repeats):
-        for name, call in (
-            ("predict_ms", lambda: forecaster.predict(fh=fh)),
-            ("predict_interval_ms", lambda: forecaster.predict_interval(fh=fh, coverage=COVERAGES)),
-        ):
-            began = time.perf_counter()
-            call()
-            times[name].append(1e3 * (time.perf_counter() - began))
-    return {name: float(np.median(values)) for name, values in times.items()}
+    calls = {
+        "predict_ms": lambda: forecaster.predict(fh=fh),
+        "predict_interval_ms": lambda: forecaster.predict_interval(fh=fh, coverage=COVERAGES),
+    }
+    return interleaved_medians(calls, repeats, warmup=0)
 
 
 def _protocol(run: Run, args):

@@ -11,8 +11,6 @@ process. It builds the net itself, since that layer is what it measures.
 
 from __future__ import annotations
 
-import statistics
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -24,6 +22,7 @@ from sae_forecast.bench.presets import SEQ_LEN
 from sae_forecast.bench.report import markdown, peak_rss_gib
 from sae_forecast.bench.runner import Cell, keyed_cell, measure_in_fresh_process
 from sae_forecast.bench.runs import series
+from sae_forecast.bench.speed import interleaved_medians
 from sae_forecast.data import CATALOG, prepare_series, sliding_windows, split_borders
 from sae_forecast.nn import BACKBONES
 from sae_forecast.training import BatchIterator, ForecastingNet, SeriesWindows
@@ -127,13 +126,8 @@ def timing_table(args) -> list[dict]:
         "skorch": skorch_epoch_runner(args, train, valid, materialise=False),
         "skorch default": skorch_epoch_runner(args, train, valid, materialise=True),
     }
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(args.epochs):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    median = {name: statistics.median(values[1:] or values) for name, values in times.items()}
+    ms = interleaved_medians(runners, repeats=max(1, args.epochs - 1), warmup=1)  # epoch 1 out
+    median = {name: value / 1e3 for name, value in ms.items()}
     windows = {"train windows": len(train), "valid windows": len(valid)}
     return [
         {"path": name, "s/epoch": s, "ratio to raw": s / median["raw"], **windows}

@@ -100,3 +100,18 @@ def test_methods_select_the_rows(data_home):
     _, args = parse_args([*argv, "--peer-windows", "2", "--methods", "conformal"])
     methods = [cell.key[1] for cell in calibration.cells(args)]
     assert methods == [*calibration.CONFORMAL, "ConformalIntervals"]
+
+
+def test_the_residual_rows_before_the_test_part_are_those_fit_calibrated_on(data_home):
+    """The static and rolling rows recalibrate on ``row_residuals``: on the validation rows
+    they must give the forecaster's own conformal offsets exactly."""
+    argv = ["calibration", "--datasets", "ETTh1", "--backbones", "RLinear", "--max-epochs", "1"]
+    _, args = parse_args([*argv, "--rows", "1500", "--data-home", str(data_home)])
+    run = calibration.cells(args)[0].spec
+    frame, borders = calibration._protocol(run, args)
+    forecaster, _ = calibration._fit(run, frame, args)
+    n_rows = len(forecaster.intervals_.residuals)
+    first = borders["test"][0] + 96 - n_rows
+    residuals = forecaster.row_residuals(frame.iloc[: borders["test"][1]], first=first)
+    offsets = SplitConformal().calibrate(residuals[:n_rows]).offsets(LEVELS)
+    np.testing.assert_array_equal(offsets, forecaster.intervals_.offsets(LEVELS))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
+from skorch.callbacks import Callback
 
 from sae_forecast.nn import RLinear
 from sae_forecast.nn.quantile import QuantileRLinear
@@ -233,6 +234,36 @@ def test_one_process_trains_like_the_plain_net():
     ).fit(data)
     np.testing.assert_array_equal(plain.predict(data), accelerated.predict(data))
     assert isinstance(accelerated.module_, RLinear)  # plain module between fits
+
+
+class _RecordTypes(Callback):
+    """Records the optimiser's and the criterion's types during the training batches."""
+
+    def initialize(self):
+        self.seen = set()
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.seen.add((type(net.optimizer_).__name__, type(net.criterion_).__name__))
+
+
+def test_only_the_module_is_prepared_by_accelerate():
+    # skorch's AccelerateMixin would also wrap the criterion (DistributedDataParallel refuses a
+    # module without parameters) and the optimiser (unpicklable once an LR scheduler used it);
+    # the net's own _initialize_accelerator prepares the module only (pinned skorch versions).
+    data = SeriesWindows(np.random.default_rng(0).normal(size=(80, 2)), seq_len=8, pred_len=2)
+    net = AcceleratedForecastingNet(
+        RLinear,
+        accelerator=accelerate.Accelerator(cpu=True),
+        module__seq_len=8,
+        module__pred_len=2,
+        module__n_channels=2,
+        max_epochs=2,
+        callbacks=[("types", _RecordTypes())],
+    ).fit(data)
+    assert dict(net.callbacks_)["types"].seen == {("Adam", "MSELoss")}
+    assert type(pickle.loads(pickle.dumps(net)).optimizer_) is torch.optim.Adam
 
 
 def test_forecaster_with_an_accelerator_fits_updates_and_pickles_like_without():

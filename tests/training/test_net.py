@@ -152,7 +152,9 @@ def test_grid_search_over_rank_and_pool_size_on_window_arrays():
         == search.best_params_["module__pool_size"]
     )
     scores = search.cv_results_["mean_test_score"]
-    assert np.isfinite(scores).all() and (scores < 0).all()  # negative MSE
+    assert search.best_score_ == scores.max()
+    # negative MSE of models that learned: well under the targets' variance (0.51)
+    assert ((scores < 0) & (-scores < 0.3 * np.var(y))).all()
 
 
 def test_score_is_negative_mse():

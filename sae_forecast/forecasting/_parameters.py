@@ -191,7 +191,7 @@ def _lightsae_only(params: dict) -> str | None:
 
 def _heads_divide_width(params: dict) -> str | None:
     d_model, n_heads = params.get("d_model"), params.get("n_heads")
-    if n_heads is None or d_model % n_heads == 0:
+    if n_heads is None or d_model is None or d_model % n_heads == 0:
         return None
     fitting = max(h for h in range(1, n_heads + 1) if d_model % h == 0)
     return (

@@ -33,6 +33,8 @@ else:  # pragma: no cover - Python 3.10
     from typing_extensions import dataclass_transform
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
     import torch
     from accelerate import Accelerator
@@ -94,14 +96,14 @@ class CommonParameters(KeywordParameters):
     scale: bool = True
     fine_tune_epochs: int = 1
     interval_method: str = "conformal"
-    quantile_levels: tuple[float, ...] | None = None
+    quantile_levels: Sequence[float] | None = None
     calibration_size: int | None = None
     gate_penalty: str | None = None
     gate_penalty_weight: float = 0.01
     adapt: str = "auto"
     device: str | torch.device = "cpu"
     precision: str = "fp32"
-    random_state: int | np.random.RandomState | np.random.Generator | None = None
+    random_state: int | Sequence[int] | np.random.RandomState | np.random.Generator | None = None
     verbose: int = 0
     accelerator: Accelerator | None = None
 

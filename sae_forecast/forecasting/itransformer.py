@@ -55,7 +55,8 @@ class LightSAEiTransformerForecaster(LightSAEForecaster, CommonParameters):
     _backbone = iTransformer
 
     # The parameters beyond CommonParameters: this backbone's usual learning rate and
-    # the keyword parameters of iTransformer (its signature is their source).
+    # the keyword parameters of iTransformer (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
     lr: float = 1e-4
     d_model: int = 512
     n_heads: int = 8

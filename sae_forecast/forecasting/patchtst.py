@@ -56,7 +56,8 @@ class LightSAEPatchTSTForecaster(LightSAEForecaster, CommonParameters):
     _backbone = PatchTST
 
     # The parameters beyond CommonParameters: this backbone's usual learning rate and
-    # the keyword parameters of PatchTST (its signature is their source).
+    # the keyword parameters of PatchTST (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
     lr: float = 1e-4
     patch_len: int = 16
     stride: int = 8

@@ -47,7 +47,8 @@ class LightSAERMLPForecaster(LightSAEForecaster, CommonParameters):
     _backbone = RMLP
 
     # The parameters beyond CommonParameters: this backbone's usual learning rate and
-    # the keyword parameters of RMLP (its signature is their source).
+    # the keyword parameters of RMLP (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
     lr: float = 5e-3
     d_model: int = 512
     dropout: float = 0.1

@@ -186,6 +186,11 @@ def test_rules_between_parameters(params, message):
         check_parameters(LightSAEPatchTSTForecaster(**params))
 
 
+def test_a_real_accelerator_has_the_interface_checked():
+    accelerate = pytest.importorskip("accelerate")
+    check_parameters(LightSAERLinearForecaster(accelerator=accelerate.Accelerator(cpu=True)))
+
+
 def test_a_parameter_of_ones_own_backbone_is_left_to_it():
     forecaster = LightSAERLinearForecaster()
     forecaster.get_params = lambda deep=False: {"n_experts": "many", "seq_len": 96}

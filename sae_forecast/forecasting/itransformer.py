@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sae_forecast.forecasting._base import LightSAEForecaster
+from sae_forecast.forecasting._signature import CommonParameters
 from sae_forecast.nn import iTransformer
 
 __all__ = ["LightSAEiTransformerForecaster"]
 
 
-class LightSAEiTransformerForecaster(LightSAEForecaster):
+class LightSAEiTransformerForecaster(LightSAEForecaster, CommonParameters):
     """iTransformer with a LightSAE series embedding, trained by skorch.
 
     Each channel's whole window becomes one token through the channel embedding; a
@@ -52,7 +53,20 @@ class LightSAEiTransformerForecaster(LightSAEForecaster):
     """
 
     _backbone = iTransformer
-    _defaults = {"lr": 1e-4}
+
+    # The parameters beyond CommonParameters: this backbone's usual learning rate and
+    # the keyword parameters of iTransformer (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
+    lr: float = 1e-4
+    d_model: int = 512
+    n_heads: int = 8
+    d_ff: int = 512
+    n_layers: int = 2
+    dropout: float = 0.1
+    activation: str = "gelu"
+    revin: bool = True
+    revin_affine: bool = False
+    _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sae_forecast.forecasting._base import LightSAEForecaster
+from sae_forecast.forecasting._signature import CommonParameters
 from sae_forecast.nn import RLinear
 
 __all__ = ["LightSAERLinearForecaster"]
 
 
-class LightSAERLinearForecaster(LightSAEForecaster):
+class LightSAERLinearForecaster(LightSAEForecaster, CommonParameters):
     """RLinear with a LightSAE channel embedding, trained by skorch.
 
     Each channel is forecast by its own linear map from the last ``seq_len`` values to the
@@ -47,7 +48,15 @@ class LightSAERLinearForecaster(LightSAEForecaster):
     """
 
     _backbone = RLinear
-    _defaults = {"lr": 5e-3}
+
+    # The parameters beyond CommonParameters: this backbone's usual learning rate and
+    # the keyword parameters of RLinear (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
+    lr: float = 5e-3
+    dropout: float = 0.0
+    revin: bool = True
+    revin_affine: bool = False
+    _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -62,7 +62,7 @@ def raw_epoch_runner(args, train, valid):
         model.train()
         for X, y in BatchIterator(train, args.batch_size, shuffle=True, generator=generator):
             optimiser.zero_grad()
-            loss = torch.nn.functional.mse_loss(model(X), y)
+            loss = torch.nn.functional.mse_loss(model(X), y.values)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
@@ -70,7 +70,7 @@ def raw_epoch_runner(args, train, valid):
         model.eval()
         with torch.no_grad():
             for X, y in BatchIterator(valid, args.batch_size):
-                torch.nn.functional.mse_loss(model(X), y).item()
+                torch.nn.functional.mse_loss(model(X), y.values).item()
         scheduler.step()
 
     return epoch

@@ -16,9 +16,10 @@ class LeanLoopMixin:
     callbacks that define a hook, caches the parameter list until the module or optimiser is
     re-initialised, and switches modes only when the mode changes.
 
-    The last overrides skorch's private ``_set_training`` (measured again on this CPU: without
-    it an epoch of RLinear-LightSAE on ETTh1-sized data took 4-6% longer, without the whole
-    mixin 5-7%, one thread, medians of 25 alternated rounds on a loaded CPU). It is pinned by
+    The last overrides skorch's private ``_set_training`` (measured again on this CPU, one
+    thread, RLinear-LightSAE on ETTh1-sized data, 25 alternated rounds, three runs on a loaded
+    machine: without it an epoch took 2-6% longer, without the whole mixin 5-7%; the 13%
+    above predates fused Adam). It is pinned by
     ``tests/training/test_lean.py`` (bitwise the same history and weights as skorch's own
     loop, and one mode switch per phase) and by the skorch bound in ``pyproject.toml``.
 

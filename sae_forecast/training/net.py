@@ -7,12 +7,13 @@ import torch
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar
 from skorch.utils import to_device
+from torch.utils.data import DataLoader
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
 from sae_forecast.training._trainable import TrainableMixin
 from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
-from sae_forecast.training.dataset import ArrayWindows, Targets
+from sae_forecast.training.dataset import ArrayWindows, Targets, collate_pairs
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.seeds import spawn_seeds
 from sae_forecast.training.split import ChronologicalSplit
@@ -223,7 +224,10 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
             kwargs["batch_size"] = len(dataset)
         if training:
             kwargs.setdefault("generator", getattr(self, "shuffle_generator_", None))
-        return getattr(self, prefix)(dataset, **kwargs)
+        iterator = getattr(self, prefix)
+        if isinstance(iterator, type) and issubclass(iterator, DataLoader):
+            kwargs.setdefault("collate_fn", collate_pairs)  # batches of Targets, as ours
+        return iterator(dataset, **kwargs)
 
     # -- data ----------------------------------------------------------------------------
     def fit(self, X, y=None, **fit_params):

@@ -254,3 +254,15 @@ def test_gate_penalty_needs_a_lightsae_embedding():
     net = _net(module__embedding="shared", gate_penalty="balance", max_epochs=1)
     with pytest.raises(ValueError, match=r"gate_penalty='balance' needs a module with a LightSAE"):
         net.fit(SeriesWindows(_series(), SEQ, PRED))
+
+
+def test_a_torch_dataloader_iterator_trains_bitwise_like_the_batch_iterator():
+    # in order: a shuffling DataLoader draws a worker seed from the generator first
+    X, y = sliding_windows(_series(), SEQ, PRED)
+    options = {"max_epochs": 2, "iterator_train__shuffle": False}
+    ours = _net(**options).fit(X, y)
+    loader = torch.utils.data.DataLoader
+    stock = _net(**options, iterator_train=loader, iterator_valid=loader).fit(X, y)
+    assert stock.history[:, "train_loss"] == ours.history[:, "train_loss"]
+    assert stock.history[:, "valid_loss"] == ours.history[:, "valid_loss"]
+    assert np.array_equal(stock.predict(X[:8]), ours.predict(X[:8]))

@@ -9,7 +9,8 @@ Two views of them exist, and tests keep them equal:
   :func:`forecaster_init` writes the estimator's ``__init__`` from them (an ordinary
   keyword-only signature that sktime, sklearn's ``clone`` and ``help`` read) and
   :func:`parameter_docs` copies the backbone's numpydoc entries into the estimator's docstring;
-- the **declaration** a reader, an IDE and a type checker see: :class:`CommonParameters` and,
+- the **declaration** a reader, an IDE and a type checker see: ``CommonParameters`` (in
+  ``_common.py``) and,
   in each estimator's file, its backbone's parameters as annotated class attributes.
   :class:`KeywordParameters` marks them with ``typing.dataclass_transform``, so pyright
   (Pylance) and mypy show ``LightSAEPatchTSTForecaster(*, seq_len: int = 96, ...)``.
@@ -23,24 +24,13 @@ import inspect
 import re
 import sys
 import textwrap
-from typing import TYPE_CHECKING
-
-from sae_forecast.nn import DEFAULT_POOL_SIZE, DEFAULT_RANK
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
 else:  # pragma: no cover - Python 3.10
     from typing_extensions import dataclass_transform
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    import numpy as np
-    import torch
-    from accelerate import Accelerator
-
 __all__ = [
-    "CommonParameters",
     "KeywordParameters",
     "backbone_parameters",
     "declared_parameters",
@@ -68,44 +58,6 @@ class KeywordParameters:
     >>> [(p.name, p.annotation, p.default) for p in declared_parameters(Settings)]
     [('width', 'int', 8)]
     """
-
-
-class CommonParameters(KeywordParameters):
-    """The parameters every forecaster shares, as type checkers see them.
-
-    Their meaning is documented on :class:`~sae_forecast.forecasting.LightSAEForecaster`,
-    whose ``__init__`` is the source of their defaults.
-
-    Examples
-    --------
-    >>> [p.name for p in declared_parameters(CommonParameters)][:3]
-    ['seq_len', 'pred_len', 'embedding']
-    """
-
-    seq_len: int = 96
-    pred_len: int | None = None
-    embedding: str = "lightsae"
-    rank: int = DEFAULT_RANK
-    pool_size: int = DEFAULT_POOL_SIZE
-    pooled_bias: bool = False
-    max_epochs: int = 20
-    batch_size: int = 32
-    lr: float = 1e-3
-    patience: int = 3
-    validation_size: float | int = 0.1
-    scale: bool = True
-    fine_tune_epochs: int = 1
-    interval_method: str = "conformal"
-    quantile_levels: Sequence[float] | None = None
-    calibration_size: int | None = None
-    gate_penalty: str | None = None
-    gate_penalty_weight: float = 0.01
-    adapt: str = "auto"
-    device: str | torch.device = "cpu"
-    precision: str = "fp32"
-    random_state: int | Sequence[int] | np.random.RandomState | np.random.Generator | None = None
-    verbose: int = 0
-    accelerator: Accelerator | None = None
 
 
 # Backbone arguments the forecaster sets itself (from data or from its common parameters).

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from sae_forecast.forecasting._base import LightSAEForecaster
-from sae_forecast.forecasting._signature import CommonParameters
 from sae_forecast.nn import iTransformer
 
 __all__ = ["LightSAEiTransformerForecaster"]
 
 
-class LightSAEiTransformerForecaster(LightSAEForecaster, CommonParameters):
+class LightSAEiTransformerForecaster(LightSAEForecaster):
     """iTransformer with a LightSAE series embedding, trained by skorch.
 
     Each channel's whole window becomes one token through the channel embedding; a

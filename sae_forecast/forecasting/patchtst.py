@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from sae_forecast.forecasting._base import LightSAEForecaster
-from sae_forecast.forecasting._signature import CommonParameters
 from sae_forecast.nn import PatchTST
 
 __all__ = ["LightSAEPatchTSTForecaster"]
 
 
-class LightSAEPatchTSTForecaster(LightSAEForecaster, CommonParameters):
+class LightSAEPatchTSTForecaster(LightSAEForecaster):
     """PatchTST with a LightSAE patch embedding, trained by skorch.
 
     Each channel's window is cut into patches; the channel embedding maps every patch of a

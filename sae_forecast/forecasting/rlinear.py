@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from sae_forecast.forecasting._base import LightSAEForecaster
-from sae_forecast.forecasting._signature import CommonParameters
 from sae_forecast.nn import RLinear
 
 __all__ = ["LightSAERLinearForecaster"]
 
 
-class LightSAERLinearForecaster(LightSAEForecaster, CommonParameters):
+class LightSAERLinearForecaster(LightSAEForecaster):
     """RLinear with a LightSAE channel embedding, trained by skorch.
 
     Each channel is forecast by its own linear map from the last ``seq_len`` values to the

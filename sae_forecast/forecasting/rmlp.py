@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from sae_forecast.forecasting._base import LightSAEForecaster
-from sae_forecast.forecasting._signature import CommonParameters
 from sae_forecast.nn import RMLP
 
 __all__ = ["LightSAERMLPForecaster"]
 
 
-class LightSAERMLPForecaster(LightSAEForecaster, CommonParameters):
+class LightSAERMLPForecaster(LightSAEForecaster):
     """RMLP with a LightSAE channel embedding, trained by skorch.
 
     Each channel's normalised window is embedded to ``d_model`` by the channel embedding,

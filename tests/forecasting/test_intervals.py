@@ -244,7 +244,7 @@ def test_interpolation_between_levels_and_its_range_error():
     ("settings", "message"),
     [
         ({"interval_method": "bootstrap"}, "interval_method must be one of"),
-        ({"calibration_size": 0}, "calibration_size must be None or a positive integer"),
+        ({"calibration_size": 0}, r"calibration_size must be None or an int >= 1"),
         ({"interval_method": "quantile", "quantile_levels": (0.1, 0.9)}, r"include 0\.5"),
     ],
 )

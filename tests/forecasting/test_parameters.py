@@ -197,11 +197,6 @@ def test_a_parameter_of_ones_own_backbone_is_left_to_it():
     check_parameters(forecaster)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lead calls check_parameters(self) at the start of _fit and _pretrain; then "
-    "this passes and the marker goes",
-)
 def test_fit_refuses_a_bad_parameter_before_any_training():
     y = pd.DataFrame({"a": np.arange(40.0)})
     with pytest.raises(TypeError, match=r"^accelerator must be None or an accelerate"):

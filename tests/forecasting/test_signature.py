@@ -8,8 +8,8 @@ import inspect
 import pytest
 
 from sae_forecast.forecasting import FORECASTERS, LightSAEForecaster
+from sae_forecast.forecasting._common import CommonParameters
 from sae_forecast.forecasting._signature import (
-    CommonParameters,
     backbone_parameters,
     declared_parameters,
     documented_parameters,
@@ -52,9 +52,16 @@ def test_runtime_signature_equals_the_source(name):
     assert parameter_differences(runtime, _source(cls)) == []
 
 
-def test_common_parameters_declare_the_base_signature():
-    source = list(inspect.signature(LightSAEForecaster.__init__).parameters.values())[1:]
-    assert parameter_differences(declared_parameters(CommonParameters), source) == []
+def test_the_common_constructor_stores_every_declared_parameter_and_refuses_others():
+    declared = declared_parameters(CommonParameters)
+    runtime = list(inspect.signature(LightSAEForecaster.__init__).parameters.values())[1:]
+    assert parameter_differences(runtime, declared) == []
+    values = {p.name: object() for p in declared}  # a distinct sentinel per parameter
+    forecaster = LightSAEForecaster(**values)
+    assert all(getattr(forecaster, name) is value for name, value in values.items())
+    assert LightSAEForecaster().get_params() == {p.name: p.default for p in declared}
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['seq_lenn'\]"):
+        LightSAEForecaster(seq_lenn=4)
 
 
 def test_backbone_defaults_overridden_by_an_estimator_are_declared_there():
@@ -64,7 +71,7 @@ def test_backbone_defaults_overridden_by_an_estimator_are_declared_there():
     assert (declared["lr"], declared["d_ff"], declared["head_dropout"]) == (1e-4, 2048, 0.0)
 
 
-class _WrongDefault(LightSAEForecaster, CommonParameters):
+class _WrongDefault(LightSAEForecaster):
     _backbone = RLinear
     lr: float = 5e-3
     dropout: float = 0.5  # RLinear says 0.0
@@ -73,7 +80,7 @@ class _WrongDefault(LightSAEForecaster, CommonParameters):
     _defaults = {"lr": 1e-3}  # the base writes lr=0.001, the declaration says 0.005
 
 
-class _MissingOne(LightSAEForecaster, CommonParameters):
+class _MissingOne(LightSAEForecaster):
     _backbone = RLinear
     dropout: float = 0.0
     revin: bool = True

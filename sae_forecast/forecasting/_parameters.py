@@ -211,17 +211,8 @@ def _patch_fits_lookback(params: dict) -> str | None:
     )
 
 
-def _quantile_trains_in_process(params: dict) -> str | None:
-    if params.get("interval_method") != "quantile" or params.get("accelerator") is None:
-        return None
-    return (
-        "interval_method='quantile' does not train data-parallel yet; pass accelerator=None, "
-        "or use interval_method='conformal'."
-    )
-
-
 # Rules between parameters: each returns the message of a broken rule, or None.
-RELATIONS = (_lightsae_only, _heads_divide_width, _patch_fits_lookback, _quantile_trains_in_process)
+RELATIONS = (_lightsae_only, _heads_divide_width, _patch_fits_lookback)
 
 
 def check_parameters(forecaster) -> None:

@@ -172,13 +172,6 @@ def test_good_values_of_every_allowed_kind_pass(name, value):
             r"^patch_len=16 is longer than the lookback seq_len=12; pass patch_len <= 12, or "
             r"seq_len >= 16\.$",
         ),
-        (
-            {
-                "interval_method": "quantile",
-                "accelerator": SimpleNamespace(**dict.fromkeys(ACCELERATOR_ATTRIBUTES)),
-            },
-            r"^interval_method='quantile' does not train data-parallel yet; pass accelerator=None",
-        ),
     ],
 )
 def test_rules_between_parameters(params, message):

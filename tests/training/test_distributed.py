@@ -266,19 +266,29 @@ def test_only_the_module_is_prepared_by_accelerate():
     assert type(pickle.loads(pickle.dumps(net)).optimizer_) is torch.optim.Adam
 
 
-def test_forecaster_with_an_accelerator_fits_updates_and_pickles_like_without():
+@pytest.mark.parametrize(
+    ("method", "net_class"),
+    [("conformal", AcceleratedForecastingNet), ("quantile", AcceleratedQuantileNet)],
+)
+def test_forecaster_with_an_accelerator_fits_updates_and_pickles_like_without(method, net_class):
     from sae_forecast import LightSAERLinearForecaster
     from tests.forecasting.conftest import TINY, make_frame
 
     frame = make_frame(n_rows=200)
-    plain = LightSAERLinearForecaster(**TINY).fit(frame.iloc[:170])
-    accelerated = LightSAERLinearForecaster(**TINY, accelerator=accelerate.Accelerator(cpu=True))
+    settings = {**TINY, "interval_method": method}
+    plain = LightSAERLinearForecaster(**settings).fit(frame.iloc[:170])
+    accelerated = LightSAERLinearForecaster(
+        **settings, accelerator=accelerate.Accelerator(cpu=True)
+    )
     accelerated.fit(frame.iloc[:170])
-    assert isinstance(accelerated.net_, AcceleratedForecastingNet)
+    assert isinstance(accelerated.net_, net_class)
     for forecaster in (plain, accelerated):
         forecaster.update(frame.iloc[170:])  # fine-tunes through the same builder
     expected = plain.predict(fh=[1, 2, 3]).to_numpy()
     np.testing.assert_array_equal(accelerated.predict(fh=[1, 2, 3]).to_numpy(), expected)
+    bands = plain.predict_interval(fh=[1, 2, 3], coverage=0.8).to_numpy()
+    got = accelerated.predict_interval(fh=[1, 2, 3], coverage=0.8).to_numpy()
+    np.testing.assert_array_equal(got, bands)
     restored = pickle.loads(pickle.dumps(accelerated))
     np.testing.assert_array_equal(restored.predict(fh=[1, 2, 3]).to_numpy(), expected)
 

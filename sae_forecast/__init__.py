@@ -12,6 +12,17 @@ Public names are imported on first use, so ``import sae_forecast.nn`` stays free
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and IDEs see of the names imported on first use
+    from sae_forecast.data import load_dataset as load_dataset
+    from sae_forecast.forecasting import (
+        LightSAEiTransformerForecaster as LightSAEiTransformerForecaster,
+    )
+    from sae_forecast.forecasting import LightSAEPatchTSTForecaster as LightSAEPatchTSTForecaster
+    from sae_forecast.forecasting import LightSAERLinearForecaster as LightSAERLinearForecaster
+    from sae_forecast.forecasting import LightSAERMLPForecaster as LightSAERMLPForecaster
+    from sae_forecast.training import ForecastingNet as ForecastingNet
 
 __version__ = "0.1.0"
 

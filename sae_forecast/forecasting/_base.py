@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 
 import numpy as np
@@ -15,11 +14,10 @@ from sae_forecast.forecasting._builder import build_net, fine_tune
 from sae_forecast.forecasting._checks import (
     check_columns_match,
     check_horizon,
-    check_settings,
     check_target,
     warn_caller,
 )
-from sae_forecast.forecasting._common import CommonParameters
+from sae_forecast.forecasting._common import COMMON_PARAMETERS, CommonParameters
 from sae_forecast.forecasting._fleet import (
     adapted_parameters,
     check_fleet,
@@ -28,11 +26,8 @@ from sae_forecast.forecasting._fleet import (
     pretrain_fleet,
     pretrained_horizon,
 )
-from sae_forecast.forecasting._intervals import (
-    calibration_start,
-    interval_method,
-    quantile_frame,
-)
+from sae_forecast.forecasting._intervals import calibration_start, interval_method, quantile_frame
+from sae_forecast.forecasting._parameters import check_parameters
 from sae_forecast.forecasting._signature import (
     backbone_parameters,
     fill_parameters,
@@ -40,13 +35,13 @@ from sae_forecast.forecasting._signature import (
     parameter_docs,
 )
 from sae_forecast.forecasting._time_index import regular_time_index
-from sae_forecast.forecasting._windows import WindowMethods, origin_residuals
+from sae_forecast.forecasting._windows import WindowMethods
 from sae_forecast.training import SeriesWindows
 
 __all__ = ["LightSAEForecaster"]
 
 DEFAULT_PRED_LEN = 96  # the paper's first horizon, used when neither pred_len nor fh is given
-COMMON = list(inspect.signature(CommonParameters.__init__).parameters)[1:]
+COMMON = [parameter.name for parameter in COMMON_PARAMETERS]
 
 
 class LightSAEForecaster(WindowMethods, CommonParameters):
@@ -203,20 +198,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
 
     # -- helpers -------------------------------------------------------------------------
     def _check_parameters(self) -> None:
-        check_settings(
-            seq_len=self.seq_len,
-            pred_len=self.pred_len,
-            batch_size=self.batch_size,
-            validation_size=self.validation_size,
-            max_epochs=self.max_epochs,
-            lr=self.lr,
-        )
-        interval_method(
-            self.interval_method,
-            calibration_size=self.calibration_size,
-            quantile_levels=self.quantile_levels,
-        )
-        adapted_parameters(self.adapt, self.embedding)
+        check_parameters(self)  # every parameter, before any training
 
     def _resolve_pred_len(self, steps) -> int:
         if getattr(self, "fleet_", None) is not None:
@@ -243,17 +225,6 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         context = self._context
         observed = None if seen.all() else np.concatenate([np.ones(context.shape, bool), seen])
         return self._origin_residuals(np.concatenate([context, rows]), observed, len(context))
-
-    def _origin_residuals(self, series, observed, first: int) -> np.ndarray:
-        return origin_residuals(
-            self.net_,
-            series,
-            observed,
-            first,
-            seq_len=self.seq_len,
-            pred_len=self.pred_len_,
-            std=self.scaler_.std,
-        )
 
     def _calibrated(self, series):
         """The interval method, calibrated on the rows the validation windows forecast."""

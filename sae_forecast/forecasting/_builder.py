@@ -12,9 +12,13 @@ import inspect
 
 from sae_forecast.forecasting._intervals import interval_method
 from sae_forecast.training import ForecastingNet, SeriesWindows, spawn_seeds
-from sae_forecast.training.distributed import AcceleratedForecastingNet
+from sae_forecast.training.distributed import AcceleratedForecastingNet, AcceleratedQuantileNet
+from sae_forecast.training.quantile import QuantileNet
 
 __all__ = ["build_net", "fine_tune", "module_parameters"]
+
+# The data-parallel composition of each net an interval method trains.
+DATA_PARALLEL = {ForecastingNet: AcceleratedForecastingNet, QuantileNet: AcceleratedQuantileNet}
 
 # Forecaster parameters that configure the skorch net (same names there).
 NET_PARAMETERS = (
@@ -66,13 +70,8 @@ def build_net(backbone: type, params: dict, shape: tuple[int, int], **overrides)
     )
     net, module_class, extra = method.training(backbone)
     if params["accelerator"] is not None:  # data-parallel: accelerate places the model
-        if net is not ForecastingNet:
-            raise ValueError(
-                "interval_method='quantile' does not train data-parallel yet; pass "
-                "accelerator=None, or use interval_method='conformal'."
-            )
+        net = DATA_PARALLEL[net]
         options.update(accelerator=params["accelerator"], device=None)
-        return AcceleratedForecastingNet(backbone, **module, **options)
     return net(module_class, **module, **extra, **options)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
-import numbers
 import os
 import sys
 import warnings
@@ -15,7 +13,6 @@ import pandas as pd
 __all__ = [
     "check_columns_match",
     "check_horizon",
-    "check_settings",
     "check_target",
     "warn_caller",
 ]
@@ -129,98 +126,6 @@ def _check_time_index(index: pd.Index, name: str) -> None:
         )
     if not index.is_monotonic_increasing:
         raise ValueError(f"{name}'s time index is not increasing; sort it first (y.sort_index()).")
-
-
-def check_settings(
-    *,
-    seq_len,
-    pred_len,
-    batch_size,
-    validation_size,
-    max_epochs,
-    lr,
-) -> None:
-    """Raise a ``TypeError`` or ``ValueError`` naming a training setting that is out of range.
-
-    Each message gives the parameter, the value passed and the values allowed. Booleans are
-    not accepted where an int is expected.
-
-    Parameters
-    ----------
-    seq_len : int
-        Lookback length, ``>= 1``.
-    pred_len : int or None
-        Forecast length, ``>= 1``; ``None`` takes it from the forecasting horizon.
-    batch_size : int
-        Windows per batch, ``>= 1``.
-    validation_size : float or int
-        A fraction of the windows in ``[0, 1)``, or a number of windows (int ``>= 0``).
-    max_epochs : int
-        Upper bound on epochs, ``>= 1``.
-    lr : float
-        Learning rate, finite and ``> 0``.
-
-    Raises
-    ------
-    TypeError
-        When a setting has the wrong type (e.g. a float ``seq_len``).
-    ValueError
-        When a setting is out of its range.
-
-    Examples
-    --------
-    >>> check_settings(
-    ...     seq_len=96, pred_len=None, batch_size=32, validation_size=0.1, max_epochs=20, lr=1e-3
-    ... )
-    >>> check_settings(
-    ...     seq_len=96, pred_len=24, batch_size=0, validation_size=0.1, max_epochs=20, lr=1e-3
-    ... )
-    Traceback (most recent call last):
-    ...
-    ValueError: batch_size must be an int >= 1 (windows per batch), got 0.
-    """
-    _check_count("seq_len", seq_len, "the lookback length")
-    if pred_len is not None:
-        _check_count("pred_len", pred_len, "steps forecast; or None to take it from fh")
-    _check_count("batch_size", batch_size, "windows per batch")
-    _check_validation_size(validation_size)
-    _check_count("max_epochs", max_epochs, "the most epochs trained")
-    _check_learning_rate(lr)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_count(name: str, value, meaning: str, minimum: int = 1) -> None:
-    allowed = f"an int >= {minimum} ({meaning})"
-    if not _is_int(value):
-        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{name} must be {allowed}, got {value!r}.")
-
-
-def _check_validation_size(value) -> None:
-    allowed = (
-        "validation_size must be a fraction of the windows in [0, 1) or a number of windows "
-        "(an int >= 0; 0 trains without early stopping)"
-    )
-    if _is_int(value):
-        if value < 0:
-            raise ValueError(f"{allowed}, got {value!r}.")
-        return
-    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{allowed}, got {value!r} ({type(value).__name__}).")
-    if not 0.0 <= value < 1.0:  # also false for NaN
-        raise ValueError(f"{allowed}, got {value!r}.")
-
-
-def _check_learning_rate(value) -> None:
-    allowed = "lr must be a finite float > 0 (the initial learning rate, e.g. 1e-3)"
-    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{allowed}, got {value!r} ({type(value).__name__}).")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{allowed}, got {value!r}.")
 
 
 def check_columns_match(y: pd.DataFrame, columns: pd.Index, where: str) -> None:

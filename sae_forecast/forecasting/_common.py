@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import TYPE_CHECKING, ClassVar
+
 import torch
 from sktime.forecasting.base import BaseForecaster
 
+from sae_forecast.forecasting._signature import KeywordParameters, declared_parameters
 from sae_forecast.nn import DEFAULT_POOL_SIZE, DEFAULT_RANK
 
-__all__ = ["CommonParameters"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+    from accelerate import Accelerator
+
+__all__ = ["COMMON_PARAMETERS", "CommonParameters"]
 
 
-class CommonParameters(BaseForecaster):
-    """The parameters every forecaster shares: signature, defaults and documentation.
+class CommonParameters(KeywordParameters, BaseForecaster):
+    """The parameters every forecaster shares: declaration, defaults and documentation.
 
-    The parent of :class:`~sae_forecast.forecasting.LightSAEForecaster`: it holds the
-    constructor, sktime's tags and the parameter documentation that each forecaster's
-    docstring repeats; the behaviour lives in the subclass.
+    The parent of :class:`~sae_forecast.forecasting.LightSAEForecaster`: each parameter is
+    an annotated class attribute (a reader, an IDE and a type checker see the keyword-only
+    constructor they make, see :class:`~sae_forecast.forecasting._signature.KeywordParameters`),
+    documented below; the constructor that stores them, sktime's tags and nothing else live
+    here, the behaviour lives in the subclass.
 
     Parameters
     ----------
@@ -126,63 +138,52 @@ class CommonParameters(BaseForecaster):
     # not keep a copy of all data seen.
     _config = {"remember_data": False}
 
-    _backbone: type[torch.nn.Module]
-    _defaults: dict = {}
+    _backbone: ClassVar[type[torch.nn.Module]]
+    _defaults: ClassVar[dict] = {}
 
-    def __init__(
-        self,
-        *,
-        seq_len=96,
-        pred_len=None,
-        embedding="lightsae",
-        rank=DEFAULT_RANK,
-        pool_size=DEFAULT_POOL_SIZE,
-        pooled_bias=False,
-        max_epochs=20,
-        batch_size=32,
-        lr=1e-3,
-        patience=3,
-        validation_size=0.1,
-        scale=True,
-        fine_tune_epochs=1,
-        interval_method="conformal",
-        quantile_levels=None,
-        calibration_size=None,
-        gate_penalty=None,
-        gate_penalty_weight=0.01,
-        adapt="auto",
-        device="cpu",
-        precision="fp32",
-        random_state=None,
-        verbose=0,
-        accelerator=None,
-    ):
-        self.seq_len = seq_len
-        self.pred_len = pred_len
-        self.embedding = embedding
-        self.rank = rank
-        self.pool_size = pool_size
-        self.pooled_bias = pooled_bias
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.validation_size = validation_size
-        self.scale = scale
-        self.fine_tune_epochs = fine_tune_epochs
-        self.interval_method = interval_method
-        self.quantile_levels = quantile_levels
-        self.calibration_size = calibration_size
-        self.gate_penalty = gate_penalty
-        self.gate_penalty_weight = gate_penalty_weight
-        self.adapt = adapt
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
-        self.accelerator = accelerator
-        super().__init__()
-        # sktime stores data seen in _y/_X only when remember_data is True; its checks may
-        # switch that config on after construction and expect the attributes to exist.
-        self._y = None
-        self._X = None
+    # The shared parameters, declared once: type checkers build the keyword-only __init__
+    # from them (KeywordParameters), and so does keyword_init at run time.
+    seq_len: int = 96
+    pred_len: int | None = None
+    embedding: str = "lightsae"
+    rank: int = DEFAULT_RANK
+    pool_size: int = DEFAULT_POOL_SIZE
+    pooled_bias: bool = False
+    max_epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    patience: int = 3
+    validation_size: float | int = 0.1
+    scale: bool = True
+    fine_tune_epochs: int = 1
+    interval_method: str = "conformal"
+    quantile_levels: Sequence[float] | None = None
+    calibration_size: int | None = None
+    gate_penalty: str | None = None
+    gate_penalty_weight: float = 0.01
+    adapt: str = "auto"
+    device: str | torch.device = "cpu"
+    precision: str = "fp32"
+    random_state: int | Sequence[int] | np.random.RandomState | np.random.Generator | None = None
+    verbose: int = 0
+    accelerator: Accelerator | None = None
+
+
+def _initialise(self, **params) -> None:
+    """Store every declared parameter under its name (sktime's convention)."""
+    for parameter in COMMON_PARAMETERS:
+        setattr(self, parameter.name, params.pop(parameter.name, parameter.default))
+    if params:
+        raise TypeError(f"unexpected keyword argument(s) {sorted(params)}")
+    BaseForecaster.__init__(self)
+    # sktime stores data seen in _y/_X only when remember_data is True; its checks may
+    # switch that config on after construction and expect the attributes to exist.
+    self._y = None
+    self._X = None
+
+
+COMMON_PARAMETERS = declared_parameters(CommonParameters)
+_initialise.__signature__ = inspect.Signature(
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *COMMON_PARAMETERS]
+)
+CommonParameters.__init__ = _initialise  # assigned after the class: type checkers synthesise it

@@ -92,8 +92,6 @@ def adapted_parameters(adapt: str, embedding: str) -> tuple[str, ...] | None:
     ...
     ValueError: adapt='gates' trains the LightSAE gates, but embedding='shared' has none; ...
     """
-    if adapt not in ADAPTATIONS:
-        raise ValueError(f"adapt must be one of {list(ADAPTATIONS)}, got {adapt!r}.")
     if adapt == "auto":
         adapt = "gates" if embedding == "lightsae" else "all"
     if adapt == "gates" and embedding != "lightsae":

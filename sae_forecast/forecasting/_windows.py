@@ -177,10 +177,8 @@ class WindowMethods:
 
         Parameters
         ----------
-        y : DataFrame
-            Series with the columns seen in ``fit``, in original units; NaN are gaps.
-        start : int, default=0
-            Row position of the first window's first lookback row.
+        y, start
+            As in :meth:`forecast_windows`.
         std : array-like of shape (n_channels,) or None, default=None
             Report errors in units of this per-channel standard deviation instead of the
             forecaster's own scaler (to compare forecasters whose scalers saw different
@@ -227,7 +225,10 @@ class WindowMethods:
                 f"first >= {least}."
             )
         series, observed = fill_gaps(self.scaler_.transform(y.to_numpy(dtype=np.float64)))
-        std = self.scaler_.std
+        return self._origin_residuals(series, observed, first)
+
+    def _origin_residuals(self, series, observed, first: int) -> np.ndarray:
+        """:func:`origin_residuals` of the scaled, filled ``series`` with this forecaster."""
         return origin_residuals(
             self.net_,
             series,
@@ -235,5 +236,5 @@ class WindowMethods:
             first,
             seq_len=self.seq_len,
             pred_len=self.pred_len_,
-            std=std,
+            std=self.scaler_.std,
         )

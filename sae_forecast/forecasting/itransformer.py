@@ -52,7 +52,20 @@ class LightSAEiTransformerForecaster(LightSAEForecaster):
     """
 
     _backbone = iTransformer
-    _defaults = {"lr": 1e-4}
+
+    # The parameters beyond CommonParameters: this backbone's usual learning rate and
+    # the keyword parameters of iTransformer (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
+    lr: float = 1e-4
+    d_model: int = 512
+    n_heads: int = 8
+    d_ff: int = 512
+    n_layers: int = 2
+    dropout: float = 0.1
+    activation: str = "gelu"
+    revin: bool = True
+    revin_affine: bool = False
+    _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

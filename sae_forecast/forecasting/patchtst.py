@@ -53,7 +53,23 @@ class LightSAEPatchTSTForecaster(LightSAEForecaster):
     """
 
     _backbone = PatchTST
-    _defaults = {"lr": 1e-4}
+
+    # The parameters beyond CommonParameters: this backbone's usual learning rate and
+    # the keyword parameters of PatchTST (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
+    lr: float = 1e-4
+    patch_len: int = 16
+    stride: int = 8
+    d_model: int = 512
+    n_heads: int = 8
+    d_ff: int = 2048
+    n_layers: int = 2
+    dropout: float = 0.1
+    head_dropout: float = 0.0
+    activation: str = "gelu"
+    revin: bool = True
+    revin_affine: bool = False
+    _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -47,7 +47,15 @@ class LightSAERLinearForecaster(LightSAEForecaster):
     """
 
     _backbone = RLinear
-    _defaults = {"lr": 5e-3}
+
+    # The parameters beyond CommonParameters: this backbone's usual learning rate and
+    # the keyword parameters of RLinear (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
+    lr: float = 5e-3
+    dropout: float = 0.0
+    revin: bool = True
+    revin_affine: bool = False
+    _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -44,7 +44,16 @@ class LightSAERMLPForecaster(LightSAEForecaster):
     """
 
     _backbone = RMLP
-    _defaults = {"lr": 5e-3}
+
+    # The parameters beyond CommonParameters: this backbone's usual learning rate and
+    # the keyword parameters of RMLP (its signature is their source, and
+    # tests/forecasting/test_signature.py keeps the two equal).
+    lr: float = 5e-3
+    d_model: int = 512
+    dropout: float = 0.1
+    revin: bool = True
+    revin_affine: bool = False
+    _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -12,6 +12,7 @@ from torch.utils.checkpoint import checkpoint
 from sae_forecast.nn.dropout import SeededDropout, apply_mask, keep_mask
 
 __all__ = [
+    "ACTIVATIONS",
     "EncoderLayer",
     "MultiHeadSelfAttention",
     "TransformerEncoder",
@@ -19,7 +20,7 @@ __all__ = [
     "sinusoidal_positions",
 ]
 
-_ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
+ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}  # the feed-forward activations, by name
 _NORMS = ("layer", "batch")
 # The written-out attention materialises (batch, heads, T, T) maps several times. Above this
 # many score entries per forward it runs in batch chunks that are recomputed in backward.
@@ -216,8 +217,8 @@ class EncoderLayer(nn.Module):
         norm: str = "layer",
     ) -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}.")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}.")
         self.activation = activation
         self.attention = MultiHeadSelfAttention(d_model, n_heads, dropout)
         self.ff_in = nn.Linear(d_model, d_ff)
@@ -229,7 +230,7 @@ class EncoderLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Transform ``x`` of shape ``(batch, tokens, d_model)``; same shape out."""
         x = self.norm1(x + self.dropout(self.attention(x)))
-        hidden = self.dropout(_ACTIVATIONS[self.activation](self.ff_in(x)))  # (B, T, d_ff)
+        hidden = self.dropout(ACTIVATIONS[self.activation](self.ff_in(x)))  # (B, T, d_ff)
         return self.norm2(x + self.dropout(self.ff_out(hidden)))
 
 

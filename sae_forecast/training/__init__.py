@@ -8,7 +8,8 @@ from sae_forecast.training.callbacks import (
 from sae_forecast.training.dataset import ArrayWindows, SeriesWindows, Targets
 from sae_forecast.training.fleet import FleetWindows
 from sae_forecast.training.iterator import BatchIterator
-from sae_forecast.training.net import ForecastingNet, spawn_seeds
+from sae_forecast.training.net import ForecastingNet
+from sae_forecast.training.seeds import spawn_seeds
 from sae_forecast.training.split import ChronologicalSplit
 
 __all__ = [

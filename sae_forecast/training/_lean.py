@@ -16,6 +16,13 @@ class LeanLoopMixin:
     callbacks that define a hook, caches the parameter list until the module or optimiser is
     re-initialised, and switches modes only when the mode changes.
 
+    The last overrides skorch's private ``_set_training`` (measured again on this CPU, one
+    thread, RLinear-LightSAE on ETTh1-sized data, 25 alternated rounds, three runs on a loaded
+    machine: without it an epoch took 2-6% longer, without the whole mixin 5-7%; the 13%
+    above predates fused Adam). It is pinned by
+    ``tests/training/test_lean.py`` (bitwise the same history and weights as skorch's own
+    loop, and one mode switch per phase) and by the skorch bound in ``pyproject.toml``.
+
     Examples
     --------
     >>> from skorch import NeuralNetRegressor
@@ -63,7 +70,7 @@ class LeanLoopMixin:
         yield from self._learnable
 
     def _set_training(self, training=True):
-        # skorch calls this for every batch; switching modes walks the whole module tree, so
-        # only do it when the mode actually changes.
+        # skorch calls this (private) hook for every batch; switching modes walks the whole
+        # module tree, so only do it when the mode actually changes (see the class docstring).
         if getattr(self, "module_", None) is None or self.module_.training != training:
             super()._set_training(training)

@@ -62,6 +62,9 @@ class TrainableMixin:
                 yield name, param
 
     def _set_training(self, training=True):
+        # skorch's private mode switch, the only place after which skorch runs a training
+        # step: pinned by test_frozen_normalisation_layers_keep_their_running_statistics and
+        # the skorch bound in pyproject.toml.
         super()._set_training(training)
         if training:
             self._hold_frozen_statistics()

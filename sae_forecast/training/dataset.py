@@ -49,9 +49,11 @@ class Targets(NamedTuple):
 
 
 def collate_pairs(samples) -> tuple:
-    """Collate ``(input, target)`` samples of a plain dataset into ``(inputs, Targets)``.
+    """Collate ``(input, target)`` samples into a batch ``(inputs, Targets)``.
 
-    For datasets without a ``batch`` method (their targets carry no mask).
+    The ``collate_fn`` of a ``DataLoader`` that draws one window at a time: from the
+    datasets here (whose samples carry a :class:`Targets`, or None when predicting) or
+    from any dataset of ``(input, target array)`` pairs (targets without a mask).
 
     Examples
     --------
@@ -60,8 +62,14 @@ def collate_pairs(samples) -> tuple:
     >>> tuple(inputs.shape), tuple(targets.values.shape), targets.observed
     ((3, 4), (3, 2), None)
     """
-    inputs, values = default_collate(samples)
-    return inputs, Targets(values, None)
+    inputs = default_collate([sample[0] for sample in samples])
+    targets = [sample[1] for sample in samples]
+    if targets[0] is None:
+        return inputs, None
+    if not isinstance(targets[0], Targets):  # a foreign dataset's target arrays
+        return inputs, Targets(default_collate(targets), None)
+    fields = zip(*targets, strict=True)  # one tuple per field, one entry per sample
+    return inputs, Targets(*(None if f[0] is None else default_collate(list(f)) for f in fields))
 
 
 class SeriesWindows(Dataset):

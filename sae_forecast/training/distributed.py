@@ -14,25 +14,33 @@ what the forecasting net needs on top of skorch's mixin:
   epoch (a process that stopped alone would leave the others waiting for it forever);
 - dropout generators on the device that ``accelerate`` chose for the process.
 
+The additions form :class:`DataParallelMixin`, which composes with
+:class:`~sae_forecast.training.ForecastingNet` (:class:`AcceleratedForecastingNet`) and with
+the quantile output as well (:class:`AcceleratedQuantileNet`).
+
 ``accelerate`` is an optional dependency (``pip install "sae-forecast[distributed]"``); this
 module imports without it.
 """
 
 from __future__ import annotations
 
-import uuid
-
 import torch
 from skorch.callbacks import PrintLog
 from skorch.hf import AccelerateMixin
 from skorch.history import DistributedHistory
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from sae_forecast.nn.seeding import attach_generator
-from sae_forecast.training.dataset import collate_pairs
+from sae_forecast.training._sharding import DeviceBatches, batch_loader, history_store
 from sae_forecast.training.net import ForecastingNet
+from sae_forecast.training.quantile import QuantileOutputMixin
 
-__all__ = ["AcceleratedForecastingNet", "batch_loader", "require_accelerate"]
+__all__ = [
+    "AcceleratedForecastingNet",
+    "AcceleratedQuantileNet",
+    "DataParallelMixin",
+    "batch_loader",
+    "require_accelerate",
+]
 
 INSTALL_HINT = 'pip install "sae-forecast[distributed]" (or pip install accelerate)'
 
@@ -54,72 +62,20 @@ def require_accelerate():
     return accelerate
 
 
-class _Batches(Dataset):
-    """A window dataset seen as a dataset of batches: item ``indices`` -> one gathered batch."""
+class DataParallelMixin(AccelerateMixin):
+    """Data-parallel training by ``accelerate`` for :class:`~sae_forecast.training.ForecastingNet`.
 
-    def __init__(self, windows) -> None:
-        self.windows = windows
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def __getitem__(self, indices):
-        return self.windows.batch(indices)
-
-
-def batch_loader(dataset, *, batch_size: int, shuffle: bool = False, generator=None):
-    """A ``DataLoader`` that gathers each batch of a window dataset with one indexing call.
-
-    ``accelerate`` shards a ``DataLoader`` whose sampler yields batches of indices (process
-    ``p`` of ``n`` takes batches ``p, p + n, ...``); skorch's default loader would collate
-    the windows one by one. Datasets without a ``batch`` method get an ordinary loader.
-
-    Parameters
-    ----------
-    dataset : SeriesWindows, ArrayWindows or torch Dataset
-        The windows.
-    batch_size : int
-        Windows per batch.
-    shuffle : bool, default=False
-        Visit the windows in a random order drawn from ``generator``.
-    generator : torch.Generator or None, default=None
-        Source of the shuffling order.
-
-    Returns
-    -------
-    torch.utils.data.DataLoader
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sae_forecast.training import SeriesWindows
-    >>> data = SeriesWindows(np.zeros((50, 2)), seq_len=8, pred_len=4)
-    >>> [tuple(X.shape) for X, _ in batch_loader(data, batch_size=30)]
-    [(30, 8, 2), (9, 8, 2)]
-    """
-    if not hasattr(dataset, "batch"):
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            generator=generator,
-            collate_fn=collate_pairs,
-        )
-    order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-    batches = BatchSampler(order, batch_size=batch_size, drop_last=False)
-    return DataLoader(_Batches(dataset), sampler=batches, batch_size=None)
-
-
-class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
-    """:class:`~sae_forecast.training.ForecastingNet` trained data-parallel by ``accelerate``.
+    skorch's ``AccelerateMixin`` with what the forecasting nets need (see the module
+    docstring); it composes before the net in the bases, after an output mixin:
+    ``class Net(QuantileOutputMixin, DataParallelMixin, ForecastingNet)``.
 
     Run the same script in every process (``accelerate launch script.py``); each process
-    builds this net with its ``Accelerator`` and calls ``fit`` on the same windows. Each
+    builds the net with its ``Accelerator`` and calls ``fit`` on the same windows. Each
     process trains on its share of every epoch's batches, the gradients are averaged after
     each backward pass (so every process holds the same weights), the losses of an epoch are
     the averages over all processes (skorch's ``DistributedHistory``), and early stopping
     ends every process at the same epoch. ``predict`` also runs sharded and returns every
-    forecast in every process. In one process it trains exactly like ``ForecastingNet``.
+    forecast in every process. In one process it trains exactly like the net without it.
 
     Parameters
     ----------
@@ -131,7 +87,7 @@ class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
         ``mixed_precision`` may be ``"no"`` or ``"bf16"`` (or use the backbone's
         ``precision="bf16"``); fp16 loss scaling and gradient accumulation are not supported.
     **kwargs
-        Any :class:`~sae_forecast.training.ForecastingNet` or skorch parameter.
+        Any parameter of the net it composes with, or of skorch.
 
     Notes
     -----
@@ -142,26 +98,18 @@ class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
     epoch. Between fits ``module_`` is the plain backbone and the net pickles; after each fit
     the net releases what ``accelerate`` holds for it (``Accelerator.free_memory``, as
     ``accelerate`` advises between trainings), so share an ``Accelerator`` with other
-    training code only between fits.
+    training code only between fits. With several processes the shared history lives in a
+    ``torch.distributed.TCPStore`` that the main process serves on a free port of its host
+    (``MASTER_ADDR``) for the duration of each fit: the other processes must reach that host
+    on any port, not only ``MASTER_PORT``.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from accelerate import Accelerator
-    >>> from sae_forecast.nn import RLinear
-    >>> from sae_forecast.training import SeriesWindows
-    >>> data = SeriesWindows(np.random.rand(120, 3), seq_len=16, pred_len=4)
-    >>> net = AcceleratedForecastingNet(
-    ...     RLinear,
-    ...     accelerator=Accelerator(cpu=True),
-    ...     module__seq_len=16,
-    ...     module__pred_len=4,
-    ...     module__n_channels=3,
-    ...     max_epochs=2,
-    ...     random_state=0,
-    ... )
-    >>> net.fit(data).predict(data).shape
-    (101, 4, 3)
+    >>> from sae_forecast.training import ForecastingNet
+    >>> class MyAcceleratedNet(DataParallelMixin, ForecastingNet):
+    ...     pass
+    >>> issubclass(MyAcceleratedNet, AccelerateMixin)
+    True
     """
 
     def initialize_module(self):
@@ -190,7 +138,7 @@ class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
         if self.accelerator.num_processes == 1:
             return super().initialize_history()
         self.history_ = DistributedHistory(
-            store=_history_store(),
+            store=history_store(self.accelerator),
             rank=self.accelerator.process_index,  # global rank: unique across nodes too
             world_size=self.accelerator.num_processes,
         )
@@ -204,7 +152,7 @@ class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train in every process (see :meth:`ForecastingNet.fit` for ``X`` and ``y``)."""
+        """Train in every process (see ``ForecastingNet.fit`` for ``X`` and ``y``)."""
         if not self.initialized_:
             self.initialize()
         self._initialize_accelerator()
@@ -218,15 +166,16 @@ class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
         """Wait for every process; the module stays wrapped until the callbacks are done
         (early stopping restores the best weights, saved from the wrapped module)."""
         self.accelerator.wait_for_everyone()
-        return ForecastingNet.on_train_end(self, net, X=X, y=y, **kwargs)
+        # skip AccelerateMixin.on_train_end, which would unwrap before the callbacks
+        return super(AccelerateMixin, self).on_train_end(net, X=X, y=y, **kwargs)
 
     def get_iterator(self, dataset, training=False):
         """A batch loader over ``dataset``, sharded over the processes by ``accelerate``."""
         if self.accelerator.num_processes == 1:
             # Nothing to shard (and accelerate cannot prepare a loader whose sampler yields
             # batches in a single process): move the plain iterator's batches instead.
-            batches = ForecastingNet.get_iterator(self, dataset, training=training)
-            return _OnDevice(batches, self.accelerator.device)
+            batches = super(AccelerateMixin, self).get_iterator(dataset, training=training)
+            return DeviceBatches(batches, self.accelerator.device)
         from accelerate.data_loader import prepare_data_loader
 
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
@@ -250,12 +199,12 @@ class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
         super()._validate_params()
         if self.accelerator.mixed_precision == "fp16":
             raise ValueError(
-                "AcceleratedForecastingNet does not support fp16 loss scaling: create the "
+                f"{type(self).__name__} does not support fp16 loss scaling: create the "
                 'Accelerator with mixed_precision="bf16" (or "no"), or pass precision="bf16".'
             )
         if self.accelerator.gradient_accumulation_steps != 1:
             raise ValueError(
-                "AcceleratedForecastingNet does not support gradient accumulation: create the "
+                f"{type(self).__name__} does not support gradient accumulation: create the "
                 "Accelerator with gradient_accumulation_steps=1 and raise batch_size instead."
             )
 
@@ -272,21 +221,54 @@ class AcceleratedForecastingNet(AccelerateMixin, ForecastingNet):
         return self
 
 
-class _OnDevice:
-    """Iterate over ``batches`` with every tensor moved to ``device``."""
+class AcceleratedForecastingNet(DataParallelMixin, ForecastingNet):
+    """:class:`~sae_forecast.training.ForecastingNet` trained data-parallel by ``accelerate``.
 
-    def __init__(self, batches, device) -> None:
-        self.batches = batches
-        self.device = device
+    See :class:`DataParallelMixin` for the parameters and how the processes share the work.
 
-    def __len__(self) -> int:
-        return len(self.batches)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accelerate import Accelerator
+    >>> from sae_forecast.nn import RLinear
+    >>> from sae_forecast.training import SeriesWindows
+    >>> data = SeriesWindows(np.random.rand(120, 3), seq_len=16, pred_len=4)
+    >>> net = AcceleratedForecastingNet(
+    ...     RLinear,
+    ...     accelerator=Accelerator(cpu=True),
+    ...     module__seq_len=16,
+    ...     module__pred_len=4,
+    ...     module__n_channels=3,
+    ...     max_epochs=2,
+    ...     random_state=0,
+    ... )
+    >>> net.fit(data).predict(data).shape
+    (101, 4, 3)
+    """
 
-    def __iter__(self):
-        from accelerate.utils import send_to_device
 
-        for batch in self.batches:
-            yield send_to_device(batch, self.device)
+class AcceleratedQuantileNet(QuantileOutputMixin, DataParallelMixin, ForecastingNet):
+    """:class:`~sae_forecast.training.quantile.QuantileNet` trained data-parallel by
+    ``accelerate``.
+
+    See :class:`~sae_forecast.training.quantile.QuantileOutputMixin` and
+    :class:`DataParallelMixin` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accelerate import Accelerator
+    >>> from sae_forecast.data import sliding_windows
+    >>> from sae_forecast.nn.quantile import QuantileRLinear
+    >>> X, y = sliding_windows(np.sin(np.arange(100) / 4)[:, None], 16, 4)
+    >>> levels = {"module__levels": (0.1, 0.5, 0.9), "criterion__levels": (0.1, 0.5, 0.9)}
+    >>> sizes = {"module__seq_len": 16, "module__pred_len": 4, "module__n_channels": 1}
+    >>> accelerator = Accelerator(cpu=True)
+    >>> net = AcceleratedQuantileNet(QuantileRLinear, accelerator=accelerator, **levels, **sizes)
+    >>> net = net.fit(X, y, epochs=1)
+    >>> tuple(net.forward(X[:2])[1].shape)  # (windows, pred_len, n_channels, levels)
+    (2, 4, 1, 3)
+    """
 
 
 def _trains(module: torch.nn.Module) -> bool:
@@ -295,13 +277,3 @@ def _trains(module: torch.nn.Module) -> bool:
 
 def _discard(text) -> None:
     """A log sink that writes nothing."""
-
-
-def _history_store():
-    """The process group's key-value store, under a prefix that is new for this history."""
-    from accelerate.utils import broadcast_object_list
-
-    name = [uuid.uuid4().hex]
-    broadcast_object_list(name)  # every process takes the main process's name
-    store = torch.distributed.distributed_c10d._get_default_store()
-    return torch.distributed.PrefixStore(f"sae_forecast/history/{name[0]}/", store)

@@ -104,10 +104,9 @@ class FleetWindows:
         """
         names = list(range(len(series))) if names is None else list(names)
         parts, used, tailless, empty, offset = [], [], [], [], 0
+        settings = {"seq_len": seq_len, "pred_len": pred_len, "scale": scale, "columns": columns}
         for position, values in enumerate(series):
-            part = _Device.prepare(
-                values, seq_len, pred_len, validation_size, scale, names[position], columns
-            )
+            part = _Device.prepare(values, names[position], validation_size, **settings)
             if part is None:
                 empty.append(position)
                 continue
@@ -150,19 +149,14 @@ class _Device:
     offset: int = 0
 
     @classmethod
-    def prepare(cls, values, seq_len, pred_len, validation_size, scale, name, columns):
-        """Split, scale and fill one device; None when it is shorter than one window."""
-        if count_windows(len(values), seq_len, pred_len) == 0:
+    def prepare(cls, values, name, validation_size, **settings):
+        """Split, scale and fill one device (``settings``: :func:`prepare_series`'s window
+        shape, ``scale`` and ``columns``); None when it is shorter than one window."""
+        if count_windows(len(values), settings["seq_len"], settings["pred_len"]) == 0:
             return None
         try:
             series = prepare_series(
-                values,
-                seq_len=seq_len,
-                pred_len=pred_len,
-                validation_size=validation_size,
-                scale=scale,
-                columns=columns,
-                tail_required=False,
+                values, validation_size=validation_size, tail_required=False, **settings
             )
         except ValueError as error:
             raise ValueError(f"device {name!r}: {error}") from None

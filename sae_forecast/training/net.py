@@ -7,44 +7,18 @@ import torch
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar
 from skorch.utils import to_device
+from torch.utils.data import DataLoader
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
 from sae_forecast.training._trainable import TrainableMixin
 from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
-from sae_forecast.training.dataset import ArrayWindows, Targets
+from sae_forecast.training.dataset import ArrayWindows, Targets, collate_pairs
 from sae_forecast.training.iterator import BatchIterator
+from sae_forecast.training.seeds import spawn_seeds
 from sae_forecast.training.split import ChronologicalSplit
 
-__all__ = ["ForecastingNet", "spawn_seeds"]
-
-
-def spawn_seeds(random_state, n: int) -> list[int]:
-    """Derive ``n`` independent 63-bit seeds from an sklearn-style ``random_state``.
-
-    ``None`` draws fresh entropy; an int, a sequence of ints, a ``numpy.random.RandomState``
-    or a ``numpy.random.Generator`` give a reproducible sequence. No global state is touched.
-
-    Examples
-    --------
-    >>> spawn_seeds(0, 2) == spawn_seeds(0, 2)
-    True
-    """
-    if random_state is None or isinstance(random_state, (int, np.integer)):
-        entropy = None if random_state is None else int(random_state)
-    elif isinstance(random_state, (list, tuple)):
-        entropy = [int(value) for value in random_state]
-    elif isinstance(random_state, np.random.RandomState):
-        entropy = int(random_state.randint(2**31))
-    elif isinstance(random_state, np.random.Generator):
-        entropy = int(random_state.integers(2**63))
-    else:
-        raise TypeError(
-            f"random_state must be None, an int or a numpy generator, got "
-            f"{type(random_state).__name__}."
-        )
-    children = np.random.SeedSequence(entropy).spawn(n)
-    return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]
+__all__ = ["ForecastingNet"]
 
 
 def _fused_adam_available() -> bool:
@@ -250,7 +224,10 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
             kwargs["batch_size"] = len(dataset)
         if training:
             kwargs.setdefault("generator", getattr(self, "shuffle_generator_", None))
-        return getattr(self, prefix)(dataset, **kwargs)
+        iterator = getattr(self, prefix)
+        if isinstance(iterator, type) and issubclass(iterator, DataLoader):
+            kwargs.setdefault("collate_fn", collate_pairs)  # batches of Targets, as ours
+        return iterator(dataset, **kwargs)
 
     # -- data ----------------------------------------------------------------------------
     def fit(self, X, y=None, **fit_params):
@@ -300,23 +277,34 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
         # over a strided array differed by 1 ulp between a Dask worker and the main process)
         return -float(np.mean(np.square(y_pred - np.asarray(y, dtype=np.float64))))
 
+    # -- loss ----------------------------------------------------------------------------
     def get_loss(self, y_pred, y_true: Targets, X=None, training=False):
-        """The criterion (MSE; over observed targets only when ``y_true.observed`` is set),
-        plus the gate penalty when training with ``gate_penalty`` set."""
-        target = to_device(y_true.values, self.device)
-        if y_true.observed is None:
-            loss = self.criterion_(y_pred, target)
-        else:
-            weight = y_true.observed.to(y_pred.dtype)
-            loss = ((y_pred - target).square() * weight).sum() / weight.sum().clamp(min=1.0)
+        """:meth:`target_loss`, plus ``gate_penalty_weight`` times :meth:`gate_penalty_loss`
+        when training with ``gate_penalty`` set (the validation loss is the target loss)."""
+        loss = self.target_loss(y_pred, y_true)
         if training and self.gate_penalty is not None:
-            gated = [m for m in self.module_.modules() if hasattr(m, "gate_penalty")]
-            if not gated:
-                raise ValueError(
-                    "gate_penalty needs a module with a LightSAE embedding "
-                    "(module__embedding='lightsae')."
-                )
-            loss = loss + self.gate_penalty_weight * sum(
-                m.gate_penalty(self.gate_penalty) for m in gated
-            )
+            loss = loss + self.gate_penalty_weight * self.gate_penalty_loss()
         return loss
+
+    def target_loss(self, y_pred, targets: Targets) -> torch.Tensor:
+        """The criterion (MSE) of ``y_pred`` against ``targets.values``; the mean squared
+        error over observed targets only when ``targets.observed`` is set.
+
+        skorch's ``get_loss`` is bypassed: it would turn :class:`Targets` into a list.
+        """
+        values = to_device(targets.values, self.device)
+        if targets.observed is None:
+            return self.criterion_(y_pred, values)
+        weight = targets.observed.to(y_pred.dtype)
+        return ((y_pred - values).square() * weight).sum() / weight.sum().clamp(min=1.0)
+
+    def gate_penalty_loss(self) -> torch.Tensor:
+        """The ``gate_penalty`` regulariser summed over the module's LightSAE embeddings (see
+        :meth:`~sae_forecast.nn.LightSAEEmbedding.gate_penalty`)."""
+        gated = [m for m in self.module_.modules() if hasattr(m, "gate_penalty")]
+        if not gated:
+            raise ValueError(
+                f"gate_penalty={self.gate_penalty!r} needs a module with a LightSAE embedding; "
+                "pass module__embedding='lightsae', or gate_penalty=None."
+            )
+        return sum(m.gate_penalty(self.gate_penalty) for m in gated)

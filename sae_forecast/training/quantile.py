@@ -1,4 +1,4 @@
-"""Quantile training: the pinball loss and the net that trains a quantile backbone with it."""
+"""Quantile training: the pinball loss, the quantile output as a mixin, and the quantile net."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import torch
 from torch import Tensor, nn
 
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS, check_levels
+from sae_forecast.training.dataset import Targets
 from sae_forecast.training.net import ForecastingNet
 
-__all__ = ["PinballLoss", "QuantileNet"]
+__all__ = ["PinballLoss", "QuantileNet", "QuantileOutputMixin"]
 
 
 class PinballLoss(nn.Module):
@@ -63,13 +64,15 @@ class PinballLoss(nn.Module):
         return (loss * weight).sum() / weight.sum().clamp(min=1.0)
 
 
-class QuantileNet(ForecastingNet):
-    """:class:`ForecastingNet` for a quantile backbone (:mod:`sae_forecast.nn.quantile`).
+class QuantileOutputMixin:
+    """Quantile output for :class:`~sae_forecast.training.ForecastingNet` and its variants.
 
-    Everything is the reference protocol of the parent (early stopping on the validation
-    loss, lr decay, clipping, seeding); the loss is :class:`PinballLoss` on the quantiles, on
-    observed targets only when the windows carry a mask. ``predict`` returns the median (the
-    first output of the module, skorch's convention); ``forward`` returns both outputs.
+    Composes before the net in the bases (``class Net(QuantileOutputMixin, ForecastingNet)``):
+    the target loss becomes :class:`PinballLoss` on the quantiles (the module's second output;
+    on observed targets only when the windows carry a mask), the spread head trains in
+    parameter groups of its own, and ``predict`` returns the median (the module's first
+    output, skorch's convention); ``forward`` returns both outputs. Everything else (the gate
+    penalty, early stopping, lr decay, clipping, seeding) is the net's.
 
     Parameters
     ----------
@@ -84,27 +87,15 @@ class QuantileNet(ForecastingNet):
         learning rate (1e-4 for the Transformers), so they train in their own group at
         ``max(lr, spread_lr)``, decayed on the same schedule. None: one group at ``lr``.
     **kwargs
-        Everything :class:`ForecastingNet` takes.
+        Everything the net it composes with takes.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sae_forecast.data import sliding_windows
-    >>> from sae_forecast.nn.quantile import QuantileRLinear
-    >>> X, y = sliding_windows(np.sin(np.arange(200) / 4)[:, None] * np.ones((1, 2)), 16, 4)
-    >>> levels = (0.1, 0.5, 0.9)
-    >>> net = QuantileNet(
-    ...     QuantileRLinear,
-    ...     module__seq_len=16,
-    ...     module__pred_len=4,
-    ...     module__n_channels=2,
-    ...     module__levels=levels,
-    ...     criterion__levels=levels,
-    ...     max_epochs=2,
-    ...     random_state=0,
-    ... ).fit(X, y)
-    >>> net.predict(X[:3]).shape, tuple(net.forward(X[:3])[1].shape)
-    ((3, 4, 2), (3, 4, 2, 3))
+    >>> from sae_forecast.training import ForecastingNet
+    >>> class MyQuantileNet(QuantileOutputMixin, ForecastingNet):
+    ...     pass
+    >>> MyQuantileNet(None).criterion is PinballLoss
+    True
     """
 
     def __init__(self, module, *, criterion=PinballLoss, spread_lr=0.01, **kwargs) -> None:
@@ -128,21 +119,37 @@ class QuantileNet(ForecastingNet):
             groups += [{**group, "params": head, "lr": lr}] if head else []
         return (groups, *args[1:]), kwargs
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Pinball loss of the quantiles (observed targets only when ``y_true`` carries a
-        mask), plus the gate penalty when training with ``gate_penalty`` set."""
+    def target_loss(self, y_pred, targets: Targets) -> Tensor:
+        """Pinball loss of the quantiles ``y_pred[1]`` (observed targets only when
+        ``targets.observed`` is set)."""
         _, quantiles = y_pred
-        target = y_true.values.to(quantiles.device)
-        loss = self.criterion_(quantiles, target, y_true.observed)
-        if training and self.gate_penalty is not None:
-            loss = loss + self.gate_penalty_weight * self._gate_penalty()
-        return loss
+        values = targets.values.to(quantiles.device)
+        return self.criterion_(quantiles, values, targets.observed)
 
-    def _gate_penalty(self) -> Tensor:
-        gated = [m for m in self.module_.modules() if hasattr(m, "gate_penalty")]
-        if not gated:
-            raise ValueError(
-                "gate_penalty needs a module with a LightSAE embedding "
-                "(module__embedding='lightsae')."
-            )
-        return sum(m.gate_penalty(self.gate_penalty) for m in gated)
+
+class QuantileNet(QuantileOutputMixin, ForecastingNet):
+    """:class:`ForecastingNet` for a quantile backbone (:mod:`sae_forecast.nn.quantile`).
+
+    The reference protocol of :class:`ForecastingNet` with the quantile output of
+    :class:`QuantileOutputMixin` (see both for the parameters).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sae_forecast.data import sliding_windows
+    >>> from sae_forecast.nn.quantile import QuantileRLinear
+    >>> X, y = sliding_windows(np.sin(np.arange(200) / 4)[:, None] * np.ones((1, 2)), 16, 4)
+    >>> levels = (0.1, 0.5, 0.9)
+    >>> net = QuantileNet(
+    ...     QuantileRLinear,
+    ...     module__seq_len=16,
+    ...     module__pred_len=4,
+    ...     module__n_channels=2,
+    ...     module__levels=levels,
+    ...     criterion__levels=levels,
+    ...     max_epochs=2,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> net.predict(X[:3]).shape, tuple(net.forward(X[:3])[1].shape)
+    ((3, 4, 2), (3, 4, 2, 3))
+    """

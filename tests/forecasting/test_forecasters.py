@@ -220,9 +220,13 @@ def test_hard_inputs_give_finite_forecasts():
     assert 1e12 < y_pred.to_numpy().mean() < 1e14
 
 
-def test_unscaled_training_still_finite():
-    y_pred = tiny(scale=False).fit(make_frame() * 1e12).predict(fh=[1])
-    assert np.isfinite(y_pred.to_numpy()).all()
+def test_unscaled_training_reads_raw_values_and_still_forecasts_the_level():
+    y = make_frame() * 1e12  # level 5e13, std 7e12: far outside what the weights see
+    forecaster = tiny(scale=False).fit(y.iloc[:-6])
+    assert forecaster.scaler_.mean.tolist() == [0.0] * 3  # scale=False: the identity
+    assert forecaster.scaler_.std.tolist() == [1.0] * 3
+    error = forecaster.predict(fh=list(range(1, 7))).to_numpy() - y.iloc[-6:].to_numpy()
+    assert np.abs(error).mean() < 3 * y.std().mean()  # RevIN keeps the raw level in reach
 
 
 def test_fitted_attributes(frame):

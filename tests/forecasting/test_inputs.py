@@ -8,10 +8,8 @@ import pytest
 
 from sae_forecast import LightSAERLinearForecaster
 from sae_forecast.data import Standardiser
-from sae_forecast.forecasting._checks import check_settings, check_target
+from sae_forecast.forecasting._checks import check_target
 from tests.forecasting.conftest import TINY, make_frame
-
-SETTINGS = dict(seq_len=12, pred_len=6, batch_size=32, validation_size=0.1, max_epochs=2, lr=1e-3)
 
 
 def tiny(**overrides):
@@ -70,56 +68,6 @@ def test_channel_without_observation_is_named():
     Standardiser.fit(values, columns=["sensor_0", "sensor_1", "sensor_2"])  # one is enough
 
 
-def test_valid_settings_pass():
-    check_settings(**SETTINGS)
-    check_settings(**{**SETTINGS, "pred_len": None, "validation_size": 0, "lr": 1})
-    check_settings(**{**SETTINGS, "validation_size": np.int64(5), "batch_size": np.int64(8)})
-
-
-def test_batch_size_zero():
-    with pytest.raises(
-        ValueError, match=r"^batch_size must be an int >= 1 \(windows per batch\), got 0\.$"
-    ):
-        check_settings(**{**SETTINGS, "batch_size": 0})
-
-
-@pytest.mark.parametrize("value", [-0.1, 1.0, 1.5, float("nan"), -3])
-def test_validation_size_out_of_range(value):
-    with pytest.raises(
-        ValueError,
-        match=r"^validation_size must be a fraction of the windows in \[0, 1\) or a number of "
-        rf"windows \(an int >= 0; 0 trains without early stopping\), got {value!r}\.$",
-    ):
-        check_settings(**{**SETTINGS, "validation_size": value})
-
-
-@pytest.mark.parametrize(
-    ("name", "value", "error", "message"),
-    [
-        ("seq_len", 0, ValueError, r"seq_len must be an int >= 1 \(the lookback length\), got 0\."),
-        ("seq_len", 12.0, TypeError, r"seq_len must be an int >= 1 .*, got 12\.0 \(float\)\."),
-        ("seq_len", True, TypeError, r"seq_len must be an int >= 1 .*, got True \(bool\)\."),
-        ("pred_len", 0, ValueError, r"pred_len must be an int >= 1 .*None to take it from fh"),
-        ("batch_size", False, TypeError, r"batch_size must be an int >= 1 .*, got False \(bool\)"),
-        ("validation_size", True, TypeError, r"validation_size must be .*, got True \(bool\)\."),
-        ("validation_size", "10%", TypeError, r"validation_size must be .*, got '10%' \(str\)\."),
-        ("max_epochs", 0, ValueError, r"max_epochs must be an int >= 1 .*, got 0\."),
-        ("lr", 0.0, ValueError, r"lr must be a finite float > 0 .*, got 0\.0\."),
-        ("lr", -1e-3, ValueError, r"lr must be a finite float > 0 .*, got -0\.001\."),
-        ("lr", float("inf"), ValueError, r"lr must be a finite float > 0 .*, got inf\."),
-        ("lr", None, TypeError, r"lr must be a finite float > 0 .*, got None \(NoneType\)\."),
-    ],
-)
-def test_bad_settings_name_the_parameter_value_and_range(name, value, error, message):
-    with pytest.raises(error, match=message):
-        check_settings(**{**SETTINGS, name: value})
-
-
-def test_settings_are_keyword_only():
-    with pytest.raises(TypeError):
-        check_settings(12, 6, 32, 0.1, 2, 1e-3)
-
-
 def test_infinite_values():
     frame = make_frame()
     frame.iloc[4, 0] = np.inf
@@ -175,7 +123,7 @@ def test_empty_input():
 
 
 def test_bad_embedding_kind_surfaces_at_fit():
-    with pytest.raises(ValueError, match="Unknown embedding kind 'nonsense'"):
+    with pytest.raises(ValueError, match=r"^embedding must be one of .*got 'nonsense'"):
         tiny(embedding="nonsense").fit(make_frame())
 
 

@@ -8,6 +8,7 @@ import torch
 
 from sae_forecast.data import sliding_windows
 from sae_forecast.training import ArrayWindows, SeriesWindows, Targets
+from sae_forecast.training.dataset import collate_pairs
 
 
 def test_batches_equal_sliding_windows():
@@ -98,3 +99,16 @@ def test_array_windows_without_targets_yield_none():
     X, y = data.batch([0, 2])
     assert y is None and X.shape == (2, 4, 2)
     assert data[1][1] is None
+
+
+def test_collate_pairs_builds_the_batch_that_batch_gathers():
+    values = np.arange(40.0).reshape(20, 2)
+    observed = np.ones((20, 2), dtype=bool)
+    observed[9, 0] = False
+    data = SeriesWindows(values, 4, 3, observed=observed)
+    X, targets = collate_pairs([data[i] for i in (1, 5, 6)])
+    X_ref, ref = data.batch([1, 5, 6])
+    assert torch.equal(X, X_ref) and torch.equal(targets.values, ref.values)
+    assert torch.equal(targets.observed, ref.observed) and not ref.observed.all()
+    plain = ArrayWindows(np.zeros((4, 3, 2)))
+    assert collate_pairs([plain[0], plain[1]])[1] is None

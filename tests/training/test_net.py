@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
 from sae_forecast.data import sliding_windows
 from sae_forecast.nn import RLinear, iTransformer
-from sae_forecast.training import ForecastingNet, SeriesWindows, Targets, spawn_seeds
+from sae_forecast.training import ForecastingNet, SeriesWindows, Targets
 
 SEQ, PRED, N = 24, 6, 3
 
@@ -152,7 +152,9 @@ def test_grid_search_over_rank_and_pool_size_on_window_arrays():
         == search.best_params_["module__pool_size"]
     )
     scores = search.cv_results_["mean_test_score"]
-    assert np.isfinite(scores).all() and (scores < 0).all()  # negative MSE
+    assert search.best_score_ == scores.max()
+    # negative MSE of models that learned: well under the targets' variance (0.51)
+    assert ((scores < 0) & (-scores < 0.3 * np.var(y))).all()
 
 
 def test_score_is_negative_mse():
@@ -191,15 +193,6 @@ def test_unmasked_loss_is_bitwise_the_criterion():
 def test_training_without_validation_monitors_train_loss():
     net = _net(train_split=None, max_epochs=2).initialize()
     assert dict(net.callbacks_)["early_stopping"].monitor == "train_loss"
-
-
-def test_spawn_seeds_accepts_sklearn_random_states():
-    assert spawn_seeds(np.random.RandomState(0), 2) == spawn_seeds(np.random.RandomState(0), 2)
-    assert len(set(spawn_seeds(None, 3))) == 3
-    with pytest.raises(
-        TypeError, match="random_state must be None, an int or a numpy generator, got str"
-    ):
-        spawn_seeds("seed", 1)
 
 
 def test_user_callbacks_still_run_on_every_batch():
@@ -259,5 +252,17 @@ def test_gate_penalty_changes_training_at_the_same_lr_and_seed():
 
 def test_gate_penalty_needs_a_lightsae_embedding():
     net = _net(module__embedding="shared", gate_penalty="balance", max_epochs=1)
-    with pytest.raises(ValueError, match="gate_penalty needs a module with a LightSAE embedding"):
+    with pytest.raises(ValueError, match=r"gate_penalty='balance' needs a module with a LightSAE"):
         net.fit(SeriesWindows(_series(), SEQ, PRED))
+
+
+def test_a_torch_dataloader_iterator_trains_bitwise_like_the_batch_iterator():
+    # in order: a shuffling DataLoader draws a worker seed from the generator first
+    X, y = sliding_windows(_series(), SEQ, PRED)
+    options = {"max_epochs": 2, "iterator_train__shuffle": False}
+    ours = _net(**options).fit(X, y)
+    loader = torch.utils.data.DataLoader
+    stock = _net(**options, iterator_train=loader, iterator_valid=loader).fit(X, y)
+    assert stock.history[:, "train_loss"] == ours.history[:, "train_loss"]
+    assert stock.history[:, "valid_loss"] == ours.history[:, "valid_loss"]
+    assert np.array_equal(stock.predict(X[:8]), ours.predict(X[:8]))

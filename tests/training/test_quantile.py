@@ -63,8 +63,16 @@ def test_trains_with_a_target_mask_and_predicts_the_median():
     series = np.sin(np.arange(300) / 4)[:, None] + rng.normal(0, 0.3, size=(300, 2))
     observed = rng.random(series.shape) > 0.2
     data = SeriesWindows(series.astype(np.float32), 16, 4, observed=observed)
-    net = _net().fit(data)
-    assert np.isfinite(net.history[:, "train_loss"]).all()
+    net = _net(iterator_valid__batch_size=64).fit(data)  # one validation batch per epoch
+    # the restored best weights give the best validation loss: the masked pinball loss
+    _, valid = net.train_split(data)
+    _, targets = valid.batch(np.arange(len(valid)))
+    assert targets.observed is not None and not targets.observed.all()
+    with torch.no_grad():
+        quantiles = net.module_.eval()(valid.batch(np.arange(len(valid)))[0])[1]
+    loss = PinballLoss(LEVELS)(quantiles, targets.values, targets.observed).item()
+    assert loss == pytest.approx(min(net.history[:, "valid_loss"]), rel=1e-5)
+    assert loss != pytest.approx(PinballLoss(LEVELS)(quantiles, targets.values).item(), rel=1e-3)
     X = data.batch(np.arange(5))[0].numpy()
     median, quantiles = net.forward(X)
     np.testing.assert_array_equal(net.predict(X), median.numpy())

@@ -26,7 +26,6 @@ from sae_forecast.bench.speed import interleaved_medians
 from sae_forecast.data import CATALOG, prepare_series, sliding_windows, split_borders
 from sae_forecast.nn import BACKBONES
 from sae_forecast.training import BatchIterator, ForecastingNet, SeriesWindows
-from sae_forecast.training.dataset import collate_pairs
 
 KEY = ("key",)
 RECORDS = "overhead.jsonl"
@@ -93,11 +92,9 @@ def skorch_epoch_runner(args, train, valid, materialise: bool):
     options = {f"module__{k}": v for k, v in _module_options(args, train.n_channels).items()}
     fit_data, valid_data = (train,), valid
     if materialise:  # skorch's stock path: arrays of windows, DataLoader, per-sample collate
-        fit_data, valid_data = (Dataset(*_arrays(train)),), Dataset(*_arrays(valid))
+        fit_data, valid_data = _arrays(train), Dataset(*_arrays(valid))
         loader = torch.utils.data.DataLoader
         options.update(iterator_train=loader, iterator_valid=loader)
-        options.update(iterator_train__collate_fn=collate_pairs)
-        options.update(iterator_valid__collate_fn=collate_pairs)
     net = ForecastingNet(
         BACKBONES[args.backbone],
         lr=args.lr,

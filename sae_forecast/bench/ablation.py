@@ -13,7 +13,13 @@ import pandas as pd
 
 from sae_forecast.analysis import agreement, cluster_channels, gate_matrix, plot_gain_vs_channels
 from sae_forecast.bench import mechanism
-from sae_forecast.bench.presets import ANALYSIS_DEFAULTS, ANALYSIS_LRS, Run, default_pool_size
+from sae_forecast.bench.presets import (
+    ANALYSIS_DEFAULTS,
+    ANALYSIS_LRS,
+    HORIZON,
+    Run,
+    default_pool_size,
+)
 from sae_forecast.bench.runs import train
 from sae_forecast.data import load_dataset, make_heterogeneous_series
 
@@ -33,7 +39,13 @@ def _fit(dataset, embedding, *, data_home=None, frame=None, columns=None, **para
     """Train one RLinear run; return ``(net, record)``, the record naming its r and K."""
     parameters = tuple(sorted({**ANALYSIS_DEFAULTS, **parameters}.items()))
     run = Run(
-        dataset, "RLinear", embedding, 96, lrs=ANALYSIS_LRS, columns=columns, parameters=parameters
+        dataset,
+        "RLinear",
+        embedding,
+        HORIZON,
+        lrs=ANALYSIS_LRS,
+        columns=columns,
+        parameters=parameters,
     )
     forecaster, record = train(run, data_home, frame)
     return forecaster.net_, {**record, "rank": forecaster.rank, "pool_size": forecaster.pool_size}

@@ -39,7 +39,7 @@ import numpy as np
 
 from sae_forecast.bench.interval_peers import neuralforecast_scores, peer_scores
 from sae_forecast.bench.interval_scores import CHUNK, COVERAGES, LEVELS, IntervalScore
-from sae_forecast.bench.presets import SEQ_LEN, Run, build_runs
+from sae_forecast.bench.presets import HORIZON, SEQ_LEN, Run, build_runs
 from sae_forecast.bench.report import markdown
 from sae_forecast.bench.runner import Cell
 from sae_forecast.bench.runs import protocol_forecaster, series, train
@@ -247,7 +247,7 @@ def calibration_runs(args) -> list[Run]:
         datasets=args.datasets,
         backbones=args.backbones,
         embeddings=["lightsae"],
-        horizons=[96],
+        horizons=[HORIZON],
         max_epochs=args.max_epochs,
     )
     return sorted(runs, key=lambda run: run.backbone != "RLinear")  # cheap runs first

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sae_forecast.bench.fleet_page import CASES, write_page  # noqa: F401 (the study's page)
+from sae_forecast.bench.presets import HORIZON as H
 from sae_forecast.bench.presets import LR_GRIDS, SEQ_LEN, build_runs, default_pool_size
 from sae_forecast.bench.runner import Cell
 from sae_forecast.bench.runs import best_fit, series
@@ -30,7 +31,6 @@ from sae_forecast.forecasting import FORECASTERS
 
 KEY = ("station", "backbone", "embedding", "setting")
 DEFAULT_OUT = "docs/benchmarks/fleet"
-H = 96
 WEEK = 168  # hourly rows
 ADAPT = {"pretrained": "none", "gates": "gates", "all": "all"}
 

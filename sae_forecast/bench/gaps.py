@@ -26,6 +26,7 @@ from sktime.transformations.series.impute import Imputer
 
 from sae_forecast.bench.presets import (
     GAPS_MAX_EPOCHS,
+    HORIZON,
     SEQ_LEN,
     Run,
     build_runs,
@@ -112,7 +113,7 @@ def gap_runs(clean: str, backbones, embeddings, max_epochs: dict) -> list[tuple[
         dataset = "beijing_air" if pattern == "real" else clean
         for run in build_runs(
             "results", datasets=[dataset], backbones=backbones, embeddings=embeddings,
-            horizons=[96],
+            horizons=[HORIZON],
         ):  # fmt: skip
             parameters = {**dict(run.parameters), "max_epochs": max_epochs[run.backbone]}
             runs.append((replace(run, parameters=tuple(sorted(parameters.items()))), pattern))
@@ -126,8 +127,8 @@ def masking_cost(dataset: str, backbone: str, data_home=None, rounds: int = 3) -
     clean = frame.iloc[: split_borders(CATALOG[dataset].split, len(frame), SEQ_LEN)["train"][1]]
     gappy = clean.copy()
     gappy.iloc[0, 0] = np.nan  # the first lookback value: nothing else changes
-    options = dict(seq_len=SEQ_LEN, pred_len=96, pool_size=3, random_state=0, max_epochs=1)
-    options.update(validation_size=0, **reference_sizes(backbone, dataset, 96))
+    options = dict(seq_len=SEQ_LEN, pred_len=HORIZON, pool_size=3, random_state=0, max_epochs=1)
+    options.update(validation_size=0, **reference_sizes(backbone, dataset, HORIZON))
     times = {"unmasked": [], "masked": []}
     for _ in range(rounds):
         for name, data in (("unmasked", clean), ("masked", gappy)):

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from sae_forecast.bench.presets import HORIZON as PRED_LEN
 from sae_forecast.bench.presets import SEQ_LEN, default_pool_size, reference_sizes
 from sae_forecast.bench.report import markdown
 from sae_forecast.bench.runner import Cell, keyed_cell
@@ -32,7 +33,6 @@ from sae_forecast.forecasting import FORECASTERS
 KEY = ("key",)
 RECORDS = "gpu.jsonl"
 DEFAULT_OUT = "docs/benchmarks"
-PRED_LEN = 96
 FUSED_ATTENTION = ("flash", "efficient_attention", "cudnn_attention", "scaled_dot_product")
 
 

@@ -18,7 +18,7 @@ import torch
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from sae_forecast.bench.presets import SEQ_LEN
+from sae_forecast.bench.presets import HORIZON, SEQ_LEN
 from sae_forecast.bench.report import markdown, peak_rss_gib
 from sae_forecast.bench.runner import Cell, keyed_cell, measure_in_fresh_process
 from sae_forecast.bench.runs import series
@@ -150,7 +150,7 @@ def add_options(parser) -> None:
     add("--backbone", default="RLinear", choices=list(BACKBONES))
     add("--embedding", default="lightsae")
     add("--pool-size", type=int, default=3)
-    add("--pred-len", type=int, default=96)
+    add("--pred-len", type=int, default=HORIZON)
     add("--batch-size", type=int, default=32)
     add("--lr", type=float, default=0.005)
     add("--epochs", type=int, default=5)

@@ -22,9 +22,18 @@ from dataclasses import asdict, dataclass
 from sae_forecast.data import CATALOG
 from sae_forecast.nn import DEFAULT_RANK
 
-__all__ = ["PRESETS", "SEQ_LEN", "Run", "build_runs", "default_pool_size", "reference_sizes"]
+__all__ = [
+    "HORIZON",
+    "PRESETS",
+    "SEQ_LEN",
+    "Run",
+    "build_runs",
+    "default_pool_size",
+    "reference_sizes",
+]
 
 SEQ_LEN = 96  # the lookback of every study
+HORIZON = 96  # the horizon of the studies that use one (every one but accuracy)
 
 PAPER_DATASETS = "ETTh1 ETTh2 ETTm1 ETTm2 Weather ECL Traffic Solar PEMS03 PEMS04 PEMS07 PEMS08"
 PAPER_DATASETS = PAPER_DATASETS.split()
@@ -61,7 +70,7 @@ SPEED_SIZES = {
     "PatchTST": {"d_model": 512, "n_heads": 8, "d_ff": 2048, "n_layers": 2},
     "iTransformer": {"d_model": 512, "n_heads": 8, "d_ff": 512, "n_layers": 2},
 }
-_ATTENTION = {"batch": 32, "seq_len": SEQ_LEN, "pred_len": 96, "d_model": 512}
+_ATTENTION = {"batch": 32, "seq_len": SEQ_LEN, "pred_len": HORIZON, "d_model": 512}
 ATTENTION_SIZES = {
     "iTransformer": dict(_ATTENTION, n_channels=21, d_ff=512, n_layers=3, n_heads=8),
     "PatchTST": dict(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sae_forecast.bench.presets import HORIZON as PRED_LEN
 from sae_forecast.bench.presets import SEQ_LEN, default_pool_size, reference_sizes
 from sae_forecast.bench.report import markdown, peak_rss_gib
 from sae_forecast.bench.runner import Cell, load_records, measure_in_fresh_process, settings_key
@@ -33,7 +34,6 @@ KEY = ("key",)
 RECORDS = "scaling.jsonl"
 DEFAULT_OUT = "docs/benchmarks"
 WIDTHS = {7: "ETTh1", 21: "Weather", 132: "beijing_air", 321: "ECL", 862: "Traffic"}
-PRED_LEN = 96
 
 
 def epoch_windows(n_channels: int) -> int:

@@ -21,6 +21,7 @@ import torch
 
 from sae_forecast.bench.presets import (
     ATTENTION_SIZES,
+    HORIZON,
     SEQ_LEN,
     SPEED_SIZES,
     TRAFFIC_BATCH,
@@ -76,7 +77,7 @@ def time_kinds(
     *,
     batch_size=32,
     seq_len=SEQ_LEN,
-    pred_len=96,
+    pred_len=HORIZON,
     repeats=15,
     rank=25,
     pool_size=10,
@@ -132,7 +133,7 @@ def attention_rows(backbone: str, repeats: int = 5, sizes: dict | None = None) -
 def child(spec: dict) -> dict:
     """In this (fresh) process: RSS before and peak RSS after one LightSAE training step."""
     backbone, n, batch = spec["backbone"], spec["n_channels"], spec["batch"]
-    options = {**reference_sizes(backbone, "Traffic", 96), "rank": spec["rank"]}
+    options = {**reference_sizes(backbone, "Traffic", HORIZON), "rank": spec["rank"]}
     model = BACKBONES[backbone](
         spec["seq_len"],
         spec["pred_len"],
@@ -158,7 +159,7 @@ def add_options(parser) -> None:
     add("--channels", type=int, nargs="+", default=[7, 21, 132, 321])
     add("--backbones", nargs="+", default=["RLinear", "iTransformer"], choices=list(BACKBONES))
     add("--batch-size", type=int, default=32)
-    add("--pred-len", type=int, default=96)
+    add("--pred-len", type=int, default=HORIZON)
     add("--rank", type=int, default=25)
     add("--pool-size", type=int, default=10)
     add("--repeats", type=int, default=15)
@@ -222,7 +223,7 @@ def with_ratios(table: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_page(out, records, invocation, args) -> None:
     """``speed.md``: a section per table, rows in the order of the cells."""
-    traffic = {b: reference_sizes(b, "Traffic", 96) for b in BACKBONES}
+    traffic = {b: reference_sizes(b, "Traffic", HORIZON) for b in BACKBONES}
     sections = {
         "training": ("Training step (forward + backward), ms per batch", ""),
         "inference": ("Inference (eval, no grad), ms per batch", ""),

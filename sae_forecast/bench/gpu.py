@@ -23,32 +23,16 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from sae_forecast.bench.presets import HORIZON as PRED_LEN
-from sae_forecast.bench.presets import SEQ_LEN, default_pool_size, reference_sizes
+from sae_forecast.bench.presets import SEQ_LEN, reference_sizes
 from sae_forecast.bench.report import markdown
 from sae_forecast.bench.runner import Cell, keyed_cell
-from sae_forecast.bench.runs import series
-from sae_forecast.data import CATALOG, split_borders
+from sae_forecast.bench.runs import epoch_batches, series, timing_forecaster
 from sae_forecast.forecasting import FORECASTERS
 
 KEY = ("key",)
 RECORDS = "gpu.jsonl"
 DEFAULT_OUT = "docs/benchmarks"
 FUSED_ATTENTION = ("flash", "efficient_attention", "cudnn_attention", "scaled_dot_product")
-
-
-def _forecaster(backbone, n_channels, *, device, precision, batch_size, sizes):
-    return FORECASTERS[backbone](
-        seq_len=SEQ_LEN,
-        pred_len=PRED_LEN,
-        pool_size=default_pool_size(n_channels),
-        batch_size=batch_size,
-        max_epochs=1,
-        validation_size=0,
-        device=device,
-        precision=precision,
-        random_state=0,
-        **sizes,
-    )
 
 
 def _rows(frame: pd.DataFrame, n_batches: int, batch_size: int) -> pd.DataFrame:
@@ -79,19 +63,6 @@ def gpu_time_share(prof, wall: float) -> dict:
     return {"GPU busy": min(busy / wall, 1.0), "HtoD copies": copies, "fused attention": fused}
 
 
-def epoch_batches(dataset: str, batch_size: int) -> int:
-    """Batches in one epoch of the dataset's training windows (L = H = 96).
-
-    Examples
-    --------
-    >>> epoch_batches("Weather", 32)
-    1147
-    """
-    info = CATALOG[dataset]
-    train_rows = split_borders(info.split, info.n_rows, SEQ_LEN)["train"][1]
-    return -(-(train_rows - SEQ_LEN - PRED_LEN + 1) // batch_size)
-
-
 def _profiled_fit(forecaster, frame: pd.DataFrame, device: str) -> dict:
     activities = [ProfilerActivity.CPU]
     if device.startswith("cuda"):
@@ -120,7 +91,7 @@ def measure(
     """Time and profile ``backbone`` on the first rows of ``frame`` (see the module doc)."""
     sizes = reference_sizes(backbone, dataset, PRED_LEN) if sizes is None else sizes
     options = {"device": device, "precision": precision, "batch_size": batch_size}
-    build = partial(_forecaster, backbone, frame.shape[1], sizes=sizes, **options)
+    build = partial(timing_forecaster, backbone, frame.shape[1], sizes, max_epochs=1, **options)
     build().fit(_rows(frame, 4, batch_size))  # warm-up: CUDA context, kernels, allocator
     timed = build().fit(_rows(frame, batches, batch_size))
     per_batch = timed.net_.history[-1, "train_dur"] / batches

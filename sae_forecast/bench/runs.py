@@ -17,12 +17,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sae_forecast.bench.presets import SEQ_LEN, Run
+from sae_forecast.bench.presets import HORIZON, SEQ_LEN, Run, default_pool_size
 from sae_forecast.bench.report import cpu_model
 from sae_forecast.data import CATALOG, load_dataset, split_borders
 from sae_forecast.forecasting import FORECASTERS
 
-__all__ = ["best_fit", "protocol_forecaster", "series", "train"]
+__all__ = [
+    "best_fit",
+    "epoch_batches",
+    "protocol_forecaster",
+    "series",
+    "timing_forecaster",
+    "train",
+]
 
 
 @lru_cache(maxsize=4)
@@ -100,3 +107,32 @@ def _record(run: Run, forecaster, valid_loss: float, score: dict) -> dict:
         "threads": torch.get_num_threads(),
         "cpu": cpu_model(),
     }
+
+
+def timing_forecaster(backbone: str, n_channels: int, sizes: dict, **options):
+    """The forecaster the timing studies fit: lookback and horizon 96, the authors' pool size
+    for ``n_channels``, no validation tail, seed 0; ``options`` such as ``batch_size``,
+    ``max_epochs``, ``precision`` or ``device``.
+
+    Examples
+    --------
+    >>> timing_forecaster("RLinear", 7, {}, max_epochs=1).pool_size
+    3
+    """
+    return FORECASTERS[backbone](
+        seq_len=SEQ_LEN, pred_len=HORIZON, pool_size=default_pool_size(n_channels),
+        validation_size=0, random_state=0, **sizes, **options,
+    )  # fmt: skip
+
+
+def epoch_batches(dataset: str, batch_size: int) -> int:
+    """Batches in one epoch of the dataset's training windows (lookback and horizon 96).
+
+    Examples
+    --------
+    >>> epoch_batches("Weather", 32), epoch_batches("ETTh1", 1)
+    (1147, 8449)
+    """
+    info = CATALOG[dataset]
+    train_rows = split_borders(info.split, info.n_rows, SEQ_LEN)["train"][1]
+    return -(-(train_rows - SEQ_LEN - HORIZON + 1) // batch_size)

@@ -24,28 +24,17 @@ import pandas as pd
 import torch
 
 from sae_forecast.bench.presets import HORIZON as PRED_LEN
-from sae_forecast.bench.presets import SEQ_LEN, default_pool_size, reference_sizes
+from sae_forecast.bench.presets import SEQ_LEN, reference_sizes
 from sae_forecast.bench.report import markdown, peak_rss_gib
 from sae_forecast.bench.runner import Cell, load_records, measure_in_fresh_process, settings_key
-from sae_forecast.data import CATALOG, make_heterogeneous_series, split_borders
+from sae_forecast.bench.runs import epoch_batches, timing_forecaster
+from sae_forecast.data import make_heterogeneous_series
 from sae_forecast.forecasting import FORECASTERS
 
 KEY = ("key",)
 RECORDS = "scaling.jsonl"
 DEFAULT_OUT = "docs/benchmarks"
 WIDTHS = {7: "ETTh1", 21: "Weather", 132: "beijing_air", 321: "ECL", 862: "Traffic"}
-
-
-def epoch_windows(n_channels: int) -> int:
-    """Training windows of the catalog dataset with this many channels (L = H = 96).
-
-    Examples
-    --------
-    >>> epoch_windows(7)
-    8449
-    """
-    info = CATALOG[WIDTHS.get(n_channels, "Traffic")]
-    return split_borders(info.split, info.n_rows, SEQ_LEN)["train"][1] - SEQ_LEN - PRED_LEN + 1
 
 
 def measure_point(
@@ -65,16 +54,9 @@ def measure_point(
     the forecaster is pretrained on a fleet of that many devices (``pretrain``).
     """
     dataset = WIDTHS.get(n_channels, "Traffic")
-    forecaster = FORECASTERS[backbone](
-        seq_len=SEQ_LEN,
-        pred_len=PRED_LEN,
-        pool_size=default_pool_size(n_channels),
-        batch_size=batch_size,
-        max_epochs=2,  # the second epoch is timed: no first-batch warm-up in the figure
-        validation_size=0,
-        precision=precision,
-        random_state=0,
-        **(reference_sizes(backbone, dataset, PRED_LEN) if sizes is None else sizes),
+    sizes = reference_sizes(backbone, dataset, PRED_LEN) if sizes is None else sizes
+    forecaster = timing_forecaster(  # the second epoch is timed: no first-batch warm-up
+        backbone, n_channels, sizes, batch_size=batch_size, max_epochs=2, precision=precision
     )
     n_rows = SEQ_LEN + PRED_LEN - 1 + n_batches * batch_size
     frames = [_series(n_channels, n_rows, seed) for seed in range(n_devices)]
@@ -85,7 +67,7 @@ def measure_point(
         panel = pd.concat(dict(enumerate(frames)), names=["device", "time"])
         history = forecaster.pretrain(panel).fleet_.history
     per_batch = history[-1, "train_dur"] / (n_batches * n_devices)
-    epoch = per_batch * -(-epoch_windows(n_channels) // batch_size) * n_devices
+    epoch = per_batch * epoch_batches(dataset, batch_size) * n_devices
     return {
         "backbone": backbone,
         "N": n_channels,

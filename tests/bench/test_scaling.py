@@ -6,6 +6,7 @@ import pytest
 
 from sae_forecast.bench import scaling
 from sae_forecast.bench.runner import load_records, main
+from sae_forecast.bench.runs import epoch_batches
 
 TINY = {"d_model": 8, "n_heads": 2, "d_ff": 8, "n_layers": 1}
 
@@ -13,14 +14,14 @@ TINY = {"d_model": 8, "n_heads": 2, "d_ff": 8, "n_layers": 1}
 def test_a_point_times_batches_and_reads_peak_memory():
     point = scaling.measure_point("iTransformer", 5, batch_size=4, n_batches=2, sizes=TINY)
     assert point["s/batch"] > 0
-    assert point["s/epoch"] == pytest.approx(point["s/batch"] * -(-scaling.epoch_windows(5) // 4))
+    assert point["s/epoch"] == pytest.approx(point["s/batch"] * epoch_batches("Traffic", 4))
     assert point["peak GiB"] >= point["GiB before fit"] > 0
 
 
 def test_a_fleet_point_pretrains_on_every_device():
     point = scaling.measure_point("RLinear", 3, batch_size=4, n_batches=2, n_devices=3, sizes={})
     assert point["devices"] == 3
-    batches = -(-scaling.epoch_windows(3) // 4)
+    batches = epoch_batches("Traffic", 4)
     assert point["s/epoch"] == pytest.approx(point["s/batch"] * batches * 3)
 
 

@@ -186,6 +186,9 @@ def _parser(name: str, study) -> argparse.ArgumentParser:
 
 def _study(argv: list[str]):
     """The study named by the first argument (its module), or exit listing them."""
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__.split("\n\n", 1)[0], "\n\nstudies:", ", ".join(STUDIES))
+        raise SystemExit(0)
     if not argv or argv[0] not in STUDIES:
         given = repr(argv[0]) if argv else "none"
         raise SystemExit(

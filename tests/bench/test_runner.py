@@ -63,6 +63,13 @@ def test_an_unknown_study_is_refused_with_the_list():
         main([])
 
 
+def test_help_lists_the_studies(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    assert "studies: accuracy, analysis, speed" in capsys.readouterr().out
+
+
 def test_every_study_declares_the_runner_protocol():
     for name in runner.STUDIES:
         study, args = runner.parse_args([name, "--dry-run"])

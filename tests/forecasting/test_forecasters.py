@@ -257,5 +257,5 @@ def test_pooled_bias_reaches_the_embedding_of_every_backbone(cls, frame):
 
 
 def test_pooled_bias_with_another_embedding_is_refused(frame):
-    with pytest.raises(ValueError, match="pooled_bias needs the 'lightsae' embedding"):
+    with pytest.raises(ValueError, match=r"pooled_bias=True mixes .* embedding=.shared. has none"):
         tiny(embedding="shared", pooled_bias=True).fit(frame)

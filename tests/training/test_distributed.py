@@ -123,6 +123,7 @@ def _process(index: int, port: int, out_dir: str, fit=_fit) -> None:
     assert accelerator.num_processes == WORLD_SIZE
     result = fit(accelerator)
     np.savez(os.path.join(out_dir, f"rank{index}.npz"), **result)
+    accelerator.wait_for_everyone()  # no rank tears the process group down under another
     accelerator.end_training()
 
 

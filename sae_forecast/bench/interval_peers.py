@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sae_forecast.bench.interval_scores import COVERAGES, LEVELS, IntervalScore
-from sae_forecast.data import Standardiser, fill_gaps
+from sae_forecast.data import scale_and_fill
 
 __all__ = ["neuralforecast_scores", "peer_scores", "refits"]
 
@@ -121,8 +121,8 @@ def neuralforecast_scores(settings, frame, borders, args) -> dict:
         borders["valid"][1],
         borders["test"],
     )
-    scaler = Standardiser.fit(frame.iloc[: borders["train"][1]].to_numpy(np.float64))
-    series, observed = fill_gaps(scaler.transform(frame.iloc[:test_end].to_numpy(np.float64)))
+    values = frame.iloc[:test_end].to_numpy(np.float64)
+    _, series, observed = scale_and_fill(values, borders["train"][1])
     observed = np.ones(series.shape, bool) if observed is None else observed
     names = [f"c{i}" for i in range(series.shape[1])]
     table = pd.DataFrame(series, index=pd.RangeIndex(len(series), name="ds"), columns=names)

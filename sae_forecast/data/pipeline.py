@@ -142,10 +142,12 @@ def prepare_series(
 
 def continue_series(
     scaler: Standardiser, values, last: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Scale new rows with a fitted scaler and fill their gaps from ``last`` (the row before).
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Scale rows with a fitted scaler and fill their gaps from ``last`` (the row before; the
+    training mean when None).
 
-    Returns ``(filled float32, observed mask)``; the mask is all True without gaps.
+    Returns ``(filled float32, observed mask or None)``, the mask None without gaps (as
+    :func:`prepare_series`).
 
     Examples
     --------
@@ -154,6 +156,4 @@ def continue_series(
     >>> filled[:, 0].tolist(), observed[:, 0].tolist()
     ([5.0, 2.0], [False, True])
     """
-    scaled = scaler.transform(values)
-    filled, _ = fill_gaps(scaled, last=last)
-    return filled, ~np.isnan(scaled)
+    return fill_gaps(scaler.transform(values), last=last)

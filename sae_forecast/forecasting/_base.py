@@ -178,6 +178,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
     def _update(self, y, X=None, update_params=True):
         check_columns_match(y, self.columns_, "update")
         new, seen = continue_series(self.scaler_, y.to_numpy(dtype=np.float64), self._context[-1])
+        seen = np.ones(new.shape, bool) if seen is None else seen
         if self.intervals_.uses_residuals and len(new):  # before fine-tuning
             self.intervals_.extend(self._residuals(new, seen))
         series = np.concatenate([self._context[-self.seq_len :], new])

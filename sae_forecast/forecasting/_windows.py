@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sae_forecast.data import fill_gaps
+from sae_forecast.data import continue_series
 from sae_forecast.forecasting._checks import check_columns_match
 from sae_forecast.forecasting._intervals import diagonal_residuals
 from sae_forecast.training import SeriesWindows
@@ -106,10 +106,14 @@ class WindowMethods:
         self.check_is_fitted()
         return self.net_.predict(np.asarray(windows, dtype=np.float32))
 
-    def _scored_windows(self, y, start: int, where: str) -> SeriesWindows:
+    def _scaled(self, y, where: str):
+        """``y`` scaled with the fitted scaler and filled: ``(series, observed or None)``."""
         self.check_is_fitted()
         check_columns_match(y, self.columns_, where)
-        series, observed = fill_gaps(self.scaler_.transform(y.to_numpy(dtype=np.float64)))
+        return continue_series(self.scaler_, y.to_numpy(dtype=np.float64))
+
+    def _scored_windows(self, y, start: int, where: str) -> SeriesWindows:
+        series, observed = self._scaled(y, where)
         windows = SeriesWindows(
             series[start:],
             self.seq_len,
@@ -216,7 +220,6 @@ class WindowMethods:
         ndarray of shape (len(y) - first, pred_len, n_channels)
         """
         self.check_is_fitted()
-        check_columns_match(y, self.columns_, "row_residuals")
         least = self.seq_len + self.pred_len_ - 1
         if first < least:
             raise ValueError(
@@ -224,7 +227,7 @@ class WindowMethods:
                 f"first reads the {least} rows before it (seq_len + pred_len - 1); pass "
                 f"first >= {least}."
             )
-        series, observed = fill_gaps(self.scaler_.transform(y.to_numpy(dtype=np.float64)))
+        series, observed = self._scaled(y, "row_residuals")
         return self._origin_residuals(series, observed, first)
 
     def _origin_residuals(self, series, observed, first: int) -> np.ndarray:

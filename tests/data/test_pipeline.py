@@ -63,6 +63,7 @@ def test_continue_series_scales_with_the_fitted_scaler_and_fills_from_the_last_r
     filled, observed = continue_series(scaler, np.array([[np.nan], [5.0]]), np.array([-7.0]))
     assert filled[:, 0].tolist() == [-7.0, 2.0]
     assert observed[:, 0].tolist() == [False, True]
+    assert continue_series(scaler, np.array([[3.0]]))[1] is None  # no gap: no mask
 
 
 def test_scale_and_fill_is_the_protocol_scaler():

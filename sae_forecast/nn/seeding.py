@@ -11,6 +11,7 @@ import math
 import torch
 from torch import nn
 
+from sae_forecast.nn.covariates import CovariateProjection
 from sae_forecast.nn.embeddings import ChannelEmbedding
 
 __all__ = ["attach_generator", "reset_parameters"]
@@ -30,8 +31,8 @@ def reset_parameters(module: nn.Module, generator: torch.Generator | None = None
     """Re-draw every parameter of ``module`` from ``generator``, in a fixed module order.
 
     Linear layers get torch's default distribution; modules with their own
-    ``reset_parameters(generator)`` (the embeddings) use it; norms are reset to their
-    deterministic defaults.
+    ``reset_parameters(generator)`` (the channel embeddings and the covariate projections) use
+    it; norms are reset to their deterministic defaults.
 
     Parameters
     ----------
@@ -56,7 +57,7 @@ def reset_parameters(module: nn.Module, generator: torch.Generator | None = None
     for sub in module.modules():
         if isinstance(sub, nn.Linear):
             _reset_linear(sub, generator)
-        elif isinstance(sub, ChannelEmbedding):
+        elif isinstance(sub, (ChannelEmbedding, CovariateProjection)):
             sub.reset_parameters(generator)
         elif hasattr(sub, "reset_parameters"):  # norms: deterministic defaults
             sub.reset_parameters()

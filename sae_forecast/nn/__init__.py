@@ -1,9 +1,16 @@
-"""Pure PyTorch core: the SAE embedding family, RevIN, the shared encoder and four backbones.
+"""Pure PyTorch core: the SAE embedding family, RevIN, the encoder, four backbones, covariates.
 
 Nothing here imports sktime or skorch.
 """
 
 from sae_forecast.nn.backbone import PRECISIONS, Backbone
+from sae_forecast.nn.covariates import (
+    CovariateNorm,
+    CovariateProjection,
+    CovariateTokens,
+    GatedCovariateProjection,
+    make_covariate_projection,
+)
 from sae_forecast.nn.dropout import SeededDropout
 from sae_forecast.nn.embeddings import (
     DEFAULT_POOL_SIZE,
@@ -38,6 +45,10 @@ __all__ = [
     "RMLP",
     "Backbone",
     "ChannelEmbedding",
+    "CovariateNorm",
+    "CovariateProjection",
+    "CovariateTokens",
+    "GatedCovariateProjection",
     "IndependentEmbedding",
     "LightSAEEmbedding",
     "LowRankSAEEmbedding",
@@ -50,6 +61,7 @@ __all__ = [
     "TransformerEncoder",
     "attach_generator",
     "iTransformer",
+    "make_covariate_projection",
     "make_embedding",
     "merge_embeddings",
     "parameter_count",

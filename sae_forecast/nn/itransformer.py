@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from sae_forecast.nn.backbone import Backbone
+from sae_forecast.nn.covariates import CovariateTokens
 from sae_forecast.nn.dropout import SeededDropout
 from sae_forecast.nn.embeddings import DEFAULT_POOL_SIZE, DEFAULT_RANK, make_embedding
 from sae_forecast.nn.transformer import TransformerEncoder
@@ -17,7 +19,9 @@ class iTransformer(Backbone):
 
     Each channel's whole window becomes one ``d_model`` token through the channel embedding;
     a post-LayerNorm encoder (with a final LayerNorm) attends across channels; a linear
-    projector maps each token to the horizon.
+    projector maps each token to the horizon. Covariates become extra variate tokens
+    (:class:`~sae_forecast.nn.CovariateTokens`) after the channels' tokens; the encoder attends
+    over all of them and only the channels' tokens are projected to the horizon.
 
     Parameters
     ----------
@@ -54,6 +58,10 @@ class iTransformer(Backbone):
         Whether RevIN is affine.
     precision : {"fp32", "bf16"}, default="fp32"
         Autocast precision of the body.
+    n_future_covariates : int, default=0
+        Number of covariates known over the horizon (see :class:`~sae_forecast.nn.Backbone`).
+    n_past_covariates : int, default=0
+        Number of covariates observed up to the forecast origin only.
 
     Examples
     --------
@@ -84,6 +92,8 @@ class iTransformer(Backbone):
         revin: bool = True,
         revin_affine: bool = False,
         precision: str = "fp32",
+        n_future_covariates: int = 0,
+        n_past_covariates: int = 0,
     ) -> None:
         super().__init__(
             seq_len,
@@ -92,6 +102,8 @@ class iTransformer(Backbone):
             revin=revin,
             revin_affine=revin_affine,
             precision=precision,
+            n_future_covariates=n_future_covariates,
+            n_past_covariates=n_past_covariates,
         )
         self.embedding = make_embedding(
             embedding,
@@ -107,8 +119,19 @@ class iTransformer(Backbone):
             d_model, n_heads, d_ff, n_layers, dropout=dropout, activation=activation, norm="layer"
         )
         self.projector = nn.Linear(d_model, pred_len)
+        if self.n_covariates:  # built last: the other layers draw as without covariates
+            self.covariate_tokens = CovariateTokens(
+                seq_len, pred_len, n_future_covariates, n_past_covariates, d_model
+            )
 
     def _forecast(self, z: Tensor) -> Tensor:
         tokens = self.dropout(self.embedding(z.transpose(1, 2)))  # (B, N, d_model)
         encoded = self.encoder(tokens)  # (B, N, d_model)
+        return self.projector(encoded).transpose(1, 2)  # (B, H, N)
+
+    def _forecast_covariates(self, z: Tensor, covariates: Tensor) -> Tensor:
+        targets = self.embedding(z.transpose(1, 2))  # (B, N, d_model)
+        extra = self.covariate_tokens(covariates)  # (B, C, d_model)
+        tokens = self.dropout(torch.cat([targets, extra], dim=1))  # (B, N+C, d_model)
+        encoded = self.encoder(tokens)[:, : self.n_channels]  # (B, N, d_model)
         return self.projector(encoded).transpose(1, 2)  # (B, H, N)

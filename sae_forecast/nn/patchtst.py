@@ -6,6 +6,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from sae_forecast.nn.backbone import Backbone
+from sae_forecast.nn.covariates import make_covariate_projection
 from sae_forecast.nn.dropout import SeededDropout
 from sae_forecast.nn.embeddings import DEFAULT_POOL_SIZE, DEFAULT_RANK, make_embedding
 from sae_forecast.nn.transformer import TransformerEncoder, sinusoidal_positions
@@ -19,7 +20,8 @@ class PatchTST(Backbone):
     Each channel's window is padded at the end by ``stride`` (replicating the last value), cut
     into ``(seq_len - patch_len) // stride + 2`` patches, embedded with the channel's own weight
     (shared over its patches), given fixed sine/cosine positions, encoded by a BatchNorm
-    Transformer encoder, flattened and projected to the horizon.
+    Transformer encoder, flattened and projected to the horizon. Covariates add a linear term
+    of their windows to the head's output (after the head dropout), ``y_i = head_i + P(c)``.
 
     Parameters
     ----------
@@ -62,6 +64,14 @@ class PatchTST(Backbone):
         Whether RevIN is affine.
     precision : {"fp32", "bf16"}, default="fp32"
         Autocast precision of the body.
+    n_future_covariates : int, default=0
+        Number of covariates known over the horizon (see :class:`~sae_forecast.nn.Backbone`).
+    n_past_covariates : int, default=0
+        Number of covariates observed up to the forecast origin only.
+    covariate_gates : bool, default=False
+        Weight the covariate terms per target channel
+        (:class:`~sae_forecast.nn.GatedCovariateProjection`) instead of sharing them
+        (:class:`~sae_forecast.nn.CovariateProjection`); no effect without covariates.
 
     Examples
     --------
@@ -103,6 +113,9 @@ class PatchTST(Backbone):
         revin: bool = True,
         revin_affine: bool = False,
         precision: str = "fp32",
+        n_future_covariates: int = 0,
+        n_past_covariates: int = 0,
+        covariate_gates: bool = False,
     ) -> None:
         super().__init__(
             seq_len,
@@ -111,6 +124,8 @@ class PatchTST(Backbone):
             revin=revin,
             revin_affine=revin_affine,
             precision=precision,
+            n_future_covariates=n_future_covariates,
+            n_past_covariates=n_past_covariates,
         )
         if not 1 <= patch_len <= seq_len or stride < 1:
             raise ValueError(
@@ -138,6 +153,20 @@ class PatchTST(Backbone):
         )
         self.head = nn.Linear(self.n_patches * d_model, pred_len)
         self.head_dropout = SeededDropout(head_dropout)
+        if self.n_covariates:  # built last: the other layers draw as without covariates
+            self.covariate_projection = make_covariate_projection(
+                seq_len,
+                pred_len,
+                n_channels,
+                n_future_covariates,
+                n_past_covariates,
+                pred_len,
+                gates=covariate_gates,
+            )
+
+    def _forecast_covariates(self, z: Tensor, covariates: Tensor) -> Tensor:
+        term = self.covariate_projection(covariates).transpose(1, 2)  # (B, H, N)
+        return self._forecast(z) + term  # (B, H, N)
 
     def _forecast(self, z: Tensor) -> Tensor:
         batch, _, n_channels = z.shape

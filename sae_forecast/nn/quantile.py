@@ -179,13 +179,16 @@ class QuantileMixin:
         self.median_index = self.levels.index(0.5)
         self.spread = QuantileSpread(seq_len, pred_len, n_channels, self.levels, rank=spread_rank)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, covariates: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Median and quantile forecasts.
 
         Parameters
         ----------
         x : Tensor
             Lookback windows, shape ``(batch, seq_len, n_channels)``.
+        covariates : Tensor or None, default=None
+            Passed to the backbone (see :meth:`Backbone.forward
+            <sae_forecast.nn.Backbone.forward>`); the spread head reads ``x`` only.
 
         Returns
         -------
@@ -195,7 +198,7 @@ class QuantileMixin:
             Shape ``(batch, pred_len, n_channels, n_levels)``, non-decreasing along the last
             axis; ``quantiles[..., median_index]`` equals ``median``.
         """
-        median = super().forward(x)  # (B, H, N)
+        median = super().forward(x, covariates)  # (B, H, N)
         mean = x.mean(dim=1, keepdim=True)  # (B, 1, N)
         scale = torch.sqrt((x - mean).square().mean(dim=1, keepdim=True) + _EPS)  # (B, 1, N)
         z = ((x - mean) / scale).transpose(1, 2)  # (B, N, L)

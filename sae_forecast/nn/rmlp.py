@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from sae_forecast.nn.backbone import Backbone
+from sae_forecast.nn.covariates import make_covariate_projection
 from sae_forecast.nn.dropout import SeededDropout
 from sae_forecast.nn.embeddings import DEFAULT_POOL_SIZE, DEFAULT_RANK, make_embedding
 
@@ -15,7 +16,9 @@ class RMLP(Backbone):
     """RMLP: embed each channel's window to ``d_model``, refine it, project to the horizon.
 
     ``h = E_i(x_i)``; ``h = h + W2 drop(relu(W1 h))``; ``y_i = W_out h``. The channel embedding
-    ``E`` is the only channel-specific part.
+    ``E`` is the only channel-specific part. Covariates add a linear term of their windows to
+    the embedded state before the residual block, ``h = E_i(x_i) + P(c)``, so the block mixes
+    covariates and history non-linearly.
 
     Parameters
     ----------
@@ -44,6 +47,14 @@ class RMLP(Backbone):
         Whether RevIN is affine.
     precision : {"fp32", "bf16"}, default="fp32"
         Autocast precision of the body.
+    n_future_covariates : int, default=0
+        Number of covariates known over the horizon (see :class:`~sae_forecast.nn.Backbone`).
+    n_past_covariates : int, default=0
+        Number of covariates observed up to the forecast origin only.
+    covariate_gates : bool, default=False
+        Weight the covariate terms per target channel
+        (:class:`~sae_forecast.nn.GatedCovariateProjection`) instead of sharing them
+        (:class:`~sae_forecast.nn.CovariateProjection`); no effect without covariates.
 
     Examples
     --------
@@ -68,6 +79,9 @@ class RMLP(Backbone):
         revin: bool = True,
         revin_affine: bool = False,
         precision: str = "fp32",
+        n_future_covariates: int = 0,
+        n_past_covariates: int = 0,
+        covariate_gates: bool = False,
     ) -> None:
         super().__init__(
             seq_len,
@@ -76,6 +90,8 @@ class RMLP(Backbone):
             revin=revin,
             revin_affine=revin_affine,
             precision=precision,
+            n_future_covariates=n_future_covariates,
+            n_past_covariates=n_past_covariates,
         )
         self.embedding = make_embedding(
             embedding,
@@ -93,8 +109,24 @@ class RMLP(Backbone):
             nn.Linear(d_model, d_model),
         )
         self.projection = nn.Linear(d_model, pred_len)
+        if self.n_covariates:  # built last: the other layers draw as without covariates
+            self.covariate_projection = make_covariate_projection(
+                seq_len,
+                pred_len,
+                n_channels,
+                n_future_covariates,
+                n_past_covariates,
+                d_model,
+                gates=covariate_gates,
+            )
 
     def _forecast(self, z: Tensor) -> Tensor:
+        return self._refine(self.embedding(z.transpose(1, 2)))  # (B, H, N)
+
+    def _forecast_covariates(self, z: Tensor, covariates: Tensor) -> Tensor:
         hidden = self.embedding(z.transpose(1, 2))  # (B, N, d_model)
+        return self._refine(hidden + self.covariate_projection(covariates))  # (B, H, N)
+
+    def _refine(self, hidden: Tensor) -> Tensor:
         hidden = hidden + self.temporal(hidden)  # (B, N, d_model)
         return self.projection(hidden).transpose(1, 2)  # (B, H, N)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from sae_forecast.nn.embeddings.base import SHARED_STD, _normal
+from sae_forecast.nn.embeddings.base import SHARED_STD, _check_positive, _normal
 
 __all__ = [
     "COVARIATE_EPS",
@@ -39,12 +39,6 @@ def _check_counts(n_future: int, n_past: int) -> None:
         raise ValueError(
             f"need at least one covariate, got n_future={n_future} and n_past={n_past}."
         )
-
-
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
 
 
 def split_covariates(covariates: Tensor, seq_len: int, n_future: int) -> tuple[Tensor, Tensor]:

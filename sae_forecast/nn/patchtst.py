@@ -164,10 +164,6 @@ class PatchTST(Backbone):
                 gates=covariate_gates,
             )
 
-    def _forecast_covariates(self, z: Tensor, covariates: Tensor) -> Tensor:
-        term = self.covariate_projection(covariates).transpose(1, 2)  # (B, H, N)
-        return self._forecast(z) + term  # (B, H, N)
-
     def _forecast(self, z: Tensor) -> Tensor:
         batch, _, n_channels = z.shape
         series = F.pad(z.transpose(1, 2), (0, self.stride), mode="replicate")  # (B, N, L+S)
@@ -177,3 +173,7 @@ class PatchTST(Backbone):
         encoded = self.encoder(tokens)  # (B*N, P, d)
         flat = encoded.reshape(batch, n_channels, -1)  # (B, N, P*d)
         return self.head_dropout(self.head(flat)).transpose(1, 2)  # (B, H, N)
+
+    def _forecast_covariates(self, z: Tensor, covariates: Tensor) -> Tensor:
+        term = self.covariate_projection(covariates).transpose(1, 2)  # (B, H, N)
+        return self._forecast(z) + term  # (B, H, N)

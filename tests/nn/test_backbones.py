@@ -161,3 +161,62 @@ def test_seeded_initialisation_is_reproducible(backbone):
     b = reset_parameters(build_backbone(backbone, "lightsae"), torch.Generator().manual_seed(5))
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
+
+
+LIGHTSAE_KEYS = [
+    "embedding.shared_weight",
+    "embedding.bias",
+    "embedding.left_pool",
+    "embedding.right",
+    "embedding.gate_logits",
+]
+EXPECTED_KEYS = {
+    "RLinear": LIGHTSAE_KEYS,
+    "RMLP": [
+        *LIGHTSAE_KEYS,
+        "temporal.0.weight",
+        "temporal.0.bias",
+        "temporal.3.weight",
+        "temporal.3.bias",
+        "projection.weight",
+        "projection.bias",
+    ],
+}
+
+
+def _without_covariates(backbone, **explicit):
+    # every covariate argument at its "none" value: the model must not change at all
+    if backbone != "iTransformer":
+        explicit.setdefault("covariate_gates", True)
+    return build_backbone(
+        backbone, "lightsae", n_future_covariates=0, n_past_covariates=0, **explicit
+    )
+
+
+@pytest.mark.parametrize("backbone", list(EXPECTED_KEYS))
+def test_state_dict_keys_are_the_written_ones(backbone):
+    assert list(build_backbone(backbone, "lightsae").state_dict()) == EXPECTED_KEYS[backbone]
+    assert list(_without_covariates(backbone).state_dict()) == EXPECTED_KEYS[backbone]
+
+
+@pytest.mark.parametrize("backbone", list(BACKBONES))
+def test_no_covariates_adds_no_module_parameter_buffer_or_random_draw(backbone):
+    torch.manual_seed(11)
+    plain = build_backbone(backbone, "lightsae")
+    plain_next = torch.rand(4)
+    torch.manual_seed(11)
+    explicit = _without_covariates(backbone)
+    assert torch.equal(torch.rand(4), plain_next)  # construction drew exactly as before
+    assert [n for n, _ in explicit.named_modules()] == [n for n, _ in plain.named_modules()]
+    assert [n for n, _ in explicit.named_buffers()] == [n for n, _ in plain.named_buffers()]
+    assert not any("covariate" in n for n, _ in explicit.named_modules())
+    for (key, p), q in zip(plain.state_dict().items(), explicit.state_dict().values(), strict=True):
+        assert torch.equal(p, q), key
+    generator = torch.Generator().manual_seed(2)
+    reset_parameters(explicit, generator)
+    after_reset = torch.rand(3, generator=generator)
+    generator = torch.Generator().manual_seed(2)
+    reset_parameters(plain, generator)
+    assert torch.equal(torch.rand(3, generator=generator), after_reset)
+    x = torch.randn(2, SEQ_LEN, N_CHANNELS)
+    assert torch.equal(explicit.eval()(x), plain.eval()(x))

@@ -53,3 +53,26 @@ def test_to_independent_keeps_a_pooled_bias():
     emb = _randomise(make_embedding("lightsae", 4, 10, 6, rank=3, pool_size=2, pooled_bias=True))
     x = torch.randn(8, 4, 10)
     assert torch.allclose(to_independent(emb)(x), emb(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("backbone", "extra"),
+    [
+        ("RLinear", {"covariate_gates": True}),
+        ("RMLP", {"covariate_gates": True}),
+        ("PatchTST", {"covariate_gates": False}),
+        ("iTransformer", {}),
+    ],
+)
+def test_merged_backbone_with_covariates_same_outputs(backbone, extra):
+    options = {"n_future_covariates": 2, "n_past_covariates": 1, **extra}
+    model = _randomise(build_backbone(backbone, "lightsae", **options)).eval()
+    merged = merge_embeddings(model)
+    assert isinstance(merged.embedding, IndependentEmbedding)
+    for name, module in model.named_modules():  # the covariate modules are copied as they are
+        if "covariate" in name:
+            assert type(merged.get_submodule(name)) is type(module)
+    x = torch.randn(4, model.seq_len, model.n_channels)
+    covariates = torch.randn(4, model.seq_len + model.pred_len, 3)
+    with torch.no_grad():
+        assert torch.allclose(merged(x, covariates), model(x, covariates), atol=1e-5)

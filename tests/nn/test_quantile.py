@@ -18,8 +18,8 @@ from tests.models import N_CHANNELS, PRED_LEN, SEQ_LEN, TINY, build_backbone
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def _quantile_model(name, embedding="lightsae", levels=LEVELS):
-    options = {"embedding": embedding, "rank": 4, "pool_size": 2, **TINY[name]}
+def _quantile_model(name, embedding="lightsae", levels=LEVELS, **extra):
+    options = {"embedding": embedding, "rank": 4, "pool_size": 2, **TINY[name], **extra}
     model = quantile_backbone(BACKBONES[name])(
         SEQ_LEN, PRED_LEN, N_CHANNELS, levels=levels, **options
     )
@@ -102,3 +102,23 @@ def test_spread_gaps_are_positive():
 def test_bad_levels_are_refused_with_the_rule(levels):
     with pytest.raises(ValueError, match=r"include 0\.5"):
         check_levels(levels)
+
+
+@pytest.mark.parametrize("name", list(BACKBONES))
+def test_covariates_reach_the_median_and_the_spread_reads_only_the_targets(name):
+    options = {"n_future_covariates": 1, "n_past_covariates": 1}
+    if name != "iTransformer":
+        options["covariate_gates"] = True
+    model = _quantile_model(name, **options).eval()
+    x = torch.randn(4, SEQ_LEN, N_CHANNELS)
+    covariates = torch.randn(4, SEQ_LEN + PRED_LEN, 2)
+    other = covariates + torch.randn_like(covariates)
+    with torch.no_grad():
+        median, quantiles = model(x, covariates)
+        assert torch.equal(median, BACKBONES[name].forward(model, x, covariates))
+        other_median, other_quantiles = model(x, other)
+        assert not torch.allclose(other_median, median)
+        spreads = quantiles - median[..., None]
+        torch.testing.assert_close(other_quantiles - other_median[..., None], spreads)
+    with pytest.raises(ValueError, match="expected covariates of shape"):
+        model(x)

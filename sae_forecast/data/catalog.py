@@ -67,6 +67,10 @@ _ETT_URL = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small
 _LSTNET_URL = "https://raw.githubusercontent.com/laiguokun/multivariate-time-series-data/master/{}"
 _PEMS_URL = "https://raw.githubusercontent.com/Kyushu-U-AI/CME-Mamba/main/dataset/PEMS/{}.npz"
 _PEMS_HORIZONS = (12, 24, 48, 96)
+_EPF_URL = (
+    "https://raw.githubusercontent.com/thuml/TimeXer/"
+    "76011909357972bd55a27adba2e1be994d81b327/dataset/EPF"
+)
 
 CATALOG: dict[str, DatasetInfo] = {
     "ETTh1": DatasetInfo(
@@ -159,6 +163,39 @@ CATALOG: dict[str, DatasetInfo] = {
         None,
         has_gaps=True,  # built from the 12 UCI station files, see docs/data.md
     ),
+    # Day-ahead electricity prices (target OT) with two day-ahead forecasts as covariates
+    # known for the next day (Lago et al., 2021), as vendored by TimeXer; see docs/data.md.
+    **{
+        f"EPF_{market}": DatasetInfo(
+            f"EPF_{market}",
+            f"EPF_{market}.csv",
+            "csv",
+            "h",
+            3,
+            52416,
+            "ratio_7_1_2",
+            (("sha256", sha256), ("git-blob", blob)),
+            f"{_EPF_URL}/{market}.csv",
+            horizons=(24,),
+        )
+        for market, sha256, blob in (
+            (
+                "NP",
+                "cbba6af8cf505d6d1fcadf87e86b6651abdae4a1adf616ee4956f6c1cd039fb8",
+                "0d14cca3466ca742cce0b36a83f2c2abf626d6e8",
+            ),
+            (
+                "PJM",
+                "58cc0ad32e22e61d9e183b0dc8201747f8c2ef822e469832c5beea8d88251cc0",
+                "75be301851b30429ad2629df77114b2a98efacd1",
+            ),
+            (
+                "BE",
+                "93ca5ab6614adef1e93e561d5fd6868588c035ea68a676c9423462113303e8ab",
+                "506468f1f0275d1685a0a0410f3821a7011dfbae",
+            ),
+        )
+    },
     "ECL": DatasetInfo(
         "ECL",
         "electricity.csv",

@@ -8,7 +8,7 @@ windows themselves are cut lazily by :class:`~sae_forecast.training.SeriesWindow
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,6 +38,11 @@ class PreparedSeries:
         Indices of the validation windows: the chronological tail (may be empty).
     seq_len, pred_len : int
         The window shape.
+    covariates : ndarray of shape (n_rows, n_covariates), float32, or None
+        The covariates (exogenous ``X``) scaled on the same training span with their own
+        scaler, gaps filled forward in time; None without covariates.
+    covariate_scaler : Standardiser or None
+        The covariates' scaler.
 
     Examples
     --------
@@ -55,6 +60,8 @@ class PreparedSeries:
     valid: np.ndarray
     seq_len: int
     pred_len: int
+    covariates: np.ndarray | None = None
+    covariate_scaler: Standardiser | None = None
 
     @property
     def train_rows(self) -> int:
@@ -63,12 +70,13 @@ class PreparedSeries:
 
 
 def scale_and_fill(
-    values: np.ndarray, train_rows: int, *, columns=None, scale: bool = True
+    values: np.ndarray, train_rows: int, *, columns=None, scale: bool = True, name: str = "y"
 ) -> tuple[Standardiser, np.ndarray, np.ndarray | None]:
     """Fit the scaler on rows ``:train_rows``, standardise every row and fill its gaps.
 
     Returns ``(scaler, filled float32, observed mask or None)``; raises a ``ValueError``
-    naming the channels (``columns``) never observed in the training span.
+    naming the channels (``columns``) never observed in the training span (``name``: what
+    the message calls the data, ``"y"`` or ``"X"``).
 
     Examples
     --------
@@ -77,7 +85,7 @@ def scale_and_fill(
     ([-1.0, 1.0, 1.0], [True, True, False])
     """
     values = np.asarray(values, dtype=np.float64)
-    scaler = Standardiser.fit(values[:train_rows], columns=columns, enabled=scale)
+    scaler = Standardiser.fit(values[:train_rows], columns=columns, enabled=scale, name=name)
     filled, observed = fill_gaps(scaler.transform(values))
     return scaler, filled, observed
 
@@ -91,6 +99,8 @@ def prepare_series(
     scale: bool = True,
     columns=None,
     tail_required: bool = True,
+    covariates=None,
+    covariate_columns=None,
 ) -> PreparedSeries:
     """Split a series' windows in time, fit the scaler on the training span, scale and fill.
 
@@ -111,6 +121,12 @@ def prepare_series(
     tail_required : bool, default=True
         False: a series too short for a validation tail trains on all its windows (a device
         of a fleet) instead of raising.
+    covariates : array-like of shape (n_rows, n_covariates) or None, default=None
+        Exogenous series aligned row by row with ``values`` (NaN marks a gap); scaled on the
+        same training span with a scaler of their own and filled forward like ``values``.
+        They are inputs only: they have no mask, as they never enter the loss.
+    covariate_columns : sequence or None, default=None
+        Covariate names for error messages.
 
     Returns
     -------
@@ -137,7 +153,19 @@ def prepare_series(
         train, valid = np.arange(n_windows), np.arange(0)
     train_rows = int(train[-1]) + seq_len + pred_len
     scaler, filled, observed = scale_and_fill(values, train_rows, columns=columns, scale=scale)
-    return PreparedSeries(filled, observed, scaler, train, valid, seq_len, pred_len)
+    series = PreparedSeries(filled, observed, scaler, train, valid, seq_len, pred_len)
+    if covariates is None:
+        return series
+    covariates = np.asarray(covariates, dtype=np.float64)
+    if covariates.shape[0] != len(values):
+        raise ValueError(
+            f"covariates have {covariates.shape[0]} rows but the series has {len(values)}; "
+            "pass one covariate row per row of the series."
+        )
+    covariate_scaler, covariates, _ = scale_and_fill(
+        covariates, train_rows, columns=covariate_columns, scale=scale, name="X"
+    )
+    return replace(series, covariates=covariates, covariate_scaler=covariate_scaler)
 
 
 def continue_series(

@@ -42,10 +42,13 @@ class Standardiser:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, values: np.ndarray, *, columns=None, enabled: bool = True) -> Standardiser:
+    def fit(
+        cls, values: np.ndarray, *, columns=None, enabled: bool = True, name: str = "y"
+    ) -> Standardiser:
         """Fit on ``values`` ``(n_rows, n_channels)``; ``enabled=False`` gives the identity.
 
-        Raises ``ValueError`` naming the channels (``columns``) without any observed value.
+        Raises ``ValueError`` naming the channels (``columns``) without any observed value;
+        ``name`` is what the message calls the data (``"y"``, or ``"X"`` for covariates).
         """
         values = np.asarray(values, dtype=np.float64)
         n_channels = values.shape[1]
@@ -54,10 +57,10 @@ class Standardiser:
             names = list(range(n_channels)) if columns is None else list(columns)
             missing = [name for name, bad in zip(names, empty, strict=True) if bad]
             raise ValueError(
-                f"y has no observed (non-NaN) value in the training span for channel(s) "
+                f"{name} has no observed (non-NaN) value in the training span for channel(s) "
                 f"{missing}; a channel that is never observed can be neither scaled nor learned. "
-                f"Drop it (y.drop(columns={missing})), or pass a series in which every channel "
-                "has at least one observation in the training span."
+                f"Drop it ({name}.drop(columns={missing})), or pass a series in which every "
+                "channel has at least one observation in the training span."
             )
         if not enabled:
             return cls(np.zeros(n_channels), np.ones(n_channels))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import torch
 from skorch.helper import predefined_split
+from sktime.forecasting.base import ForecastingHorizon
 
 from sae_forecast.data import continue_series, count_windows, prepare_series
 from sae_forecast.forecasting._builder import build_net, fine_tune
@@ -18,10 +20,18 @@ from sae_forecast.forecasting._checks import (
     warn_caller,
 )
 from sae_forecast.forecasting._common import COMMON_PARAMETERS, CommonParameters
+from sae_forecast.forecasting._exogenous import (
+    Covariates,
+    check_covariate_rows,
+    check_covariates,
+    covariate_rows,
+    horizon_covariates,
+)
 from sae_forecast.forecasting._fleet import (
     adapted_parameters,
     check_fleet,
     check_same_columns,
+    check_same_covariates,
     fit_net,
     pretrain_fleet,
     pretrained_horizon,
@@ -36,10 +46,11 @@ from sae_forecast.forecasting._signature import (
 )
 from sae_forecast.forecasting._time_index import regular_time_index
 from sae_forecast.forecasting._windows import WindowMethods
-from sae_forecast.training import SeriesWindows
+from sae_forecast.training import SeriesWindows, window_inputs
 
 __all__ = ["LightSAEForecaster"]
 
+PANEL_MTYPES = ("pd-multiindex", "pd_multiindex_hier")
 DEFAULT_PRED_LEN = 96  # the paper's first horizon, used when neither pred_len nor fh is given
 COMMON = [parameter.name for parameter in COMMON_PARAMETERS]
 
@@ -54,6 +65,8 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
     Missing values (NaN, and timestamps absent from a regular ``DatetimeIndex`` or
     ``PeriodIndex``) are gaps: the scaler uses observed values, the network reads inputs
     filled forward in time, and the loss counts observed targets only.
+
+    ``X`` (exogenous covariates) is read as input only: see ``future_covariates``.
 
     Parameters
     ----------
@@ -79,14 +92,25 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
 
     # -- public entry points: clearer input errors before sktime's generic ones ----------
     def fit(self, y, X=None, fh=None):
-        """Fit to ``y`` (see ``sktime.forecasting.base.BaseForecaster.fit``)."""
+        """Fit to ``y`` with covariates ``X`` (see ``BaseForecaster.fit``)."""
         check_target(y)
-        return super().fit(regular_time_index(y), X=X, fh=fh)
+        check_covariates(X)
+        y = regular_time_index(y)
+        return super().fit(y, X=check_covariate_rows(X, y.index, "fit"), fh=fh)
+
+    def predict(self, fh=None, X=None):
+        """Forecast ``fh``; ``X`` covers ``fh`` for future-known covariates (see
+        ``BaseForecaster.predict``)."""
+        check_covariates(X)
+        return super().predict(fh=fh, X=X)
 
     def update(self, y, X=None, update_params=True):
-        """Update with new data ``y`` (see ``BaseForecaster.update``)."""
+        """Update with new data ``y`` and its covariates ``X`` (see ``BaseForecaster.update``)."""
         check_target(y)
-        return super().update(regular_time_index(y), X=X, update_params=update_params)
+        check_covariates(X)
+        y = regular_time_index(y)
+        X = check_covariate_rows(X, y.index, "update")
+        return super().update(y, X=X, update_params=update_params)
 
     def pretrain(self, y, X=None, fh=None):
         """Train one network on every series of panel ``y`` (see ``BaseForecaster.pretrain``).
@@ -97,7 +121,17 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         """
         check_fleet(y)
         check_target(y)
-        return super().pretrain(y, X=X, fh=fh)
+        check_covariates(X)
+        if X is None:
+            return super().pretrain(y, fh=fh)
+        # sktime widens y's inner mtypes to panels for pretrain, not X's: widen them here,
+        # so that a panel X reaches _pretrain whole, beside the panel y
+        inner = self.get_tag("X_inner_mtype")
+        self.set_tags(X_inner_mtype=[inner, *PANEL_MTYPES])
+        try:
+            return super().pretrain(y, X=X, fh=fh)
+        finally:
+            self.set_tags(X_inner_mtype=inner)
 
     # -- sktime extension methods --------------------------------------------------------
     def _pretrain(self, y, X=None, fh=None):
@@ -111,7 +145,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         steps = None if fh is None else fh.to_numpy()
         horizon = self._resolve_pred_len(steps) if previous is None else None
         pred_len = horizon or pretrained_horizon(previous, steps)
-        self.fleet_ = pretrain_fleet(self._backbone, self.get_params(), y, pred_len, previous)
+        self.fleet_ = pretrain_fleet(self._backbone, self.get_params(), y, pred_len, previous, X=X)
         return self
 
     _pretrain_update = _pretrain
@@ -121,6 +155,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         fleet = getattr(self, "fleet_", None)
         steps = None if fh is None else fh.to_relative(self.cutoff).to_numpy()
         self.pred_len_ = self._resolve_pred_len(steps)
+        spec = None if X is None else Covariates.from_columns(X.columns, self.future_covariates)
         series = prepare_series(
             y.to_numpy(dtype=np.float64),
             seq_len=self.seq_len,
@@ -128,8 +163,13 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             validation_size=self.validation_size,
             scale=self.scale,
             columns=y.columns,
+            covariates=None if spec is None else covariate_rows(X, y.index, spec.columns, "fit"),
+            covariate_columns=None if spec is None else spec.columns,
         )
         self.scaler_, self.columns_, self.n_channels_ = series.scaler, y.columns, y.shape[1]
+        self.covariates_ = None if spec is None else replace(spec, scaler=series.covariate_scaler)
+        if fleet is not None:
+            check_same_covariates(spec, fleet.covariates, "fit")
         self.trainable_ = self._trainable(fleet, y.columns)
         windows = SeriesWindows(
             series.values,
@@ -137,6 +177,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             self.pred_len_,
             observed=series.observed,
             device=self.device,
+            covariates=series.covariates,
         )
         valid = predefined_split(windows.subset(series.valid)) if len(series.valid) else None
         ceiling = 1e4 * float(
@@ -146,6 +187,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             self._backbone,
             self.get_params(),
             (self.pred_len_, self.n_channels_),
+            covariates=self._covariate_counts(),
             train_split=valid,
             trainable=self.trainable_ or None,
             callbacks__stop_on_non_finite_loss__max_loss=ceiling,
@@ -155,40 +197,49 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         best = [row["epoch"] for row in self.net_.history if row.get("valid_loss_best")]
         self.best_epoch_ = best[-1] if best else self.n_epochs_
         self._context, self._observed = self._tail(series.values, series.observed)
+        self._covariate_context = self._covariate_tail(series.covariates)
         self._n_updates = 0
         self.intervals_ = self._calibrated(series)
         return self
 
     def _predict(self, fh, X=None):
         steps = self._steps(fh)
-        forecast = self.predict_windows(self._context[None, -self.seq_len :])[0]  # (H, N), scaled
+        forecast = self.net_.predict(self._next_inputs(fh, X))[0]  # (H, N), scaled
         rows = self.scaler_.inverse_transform(forecast[steps - 1])
         return pd.DataFrame(rows, index=fh.to_absolute_index(self.cutoff), columns=self.columns_)
 
     def _predict_quantiles(self, fh, X, alpha):
         # sktime derives predict_var from it (a normal with the same interquartile range)
-        values, index = self._quantile_values(fh, alpha)
+        values, index = self._quantile_values(fh, X, alpha)
         return quantile_frame(values, index, [self.columns_, list(alpha)])
 
     def _predict_interval(self, fh, X, coverage):  # sktime's default would cost 25% more
         alpha = [level for c in coverage for level in (0.5 - c / 2, 0.5 + c / 2)]
-        values, index = self._quantile_values(fh, alpha)
+        values, index = self._quantile_values(fh, X, alpha)
         return quantile_frame(values, index, [self.columns_, list(coverage), ["lower", "upper"]])
 
     def _update(self, y, X=None, update_params=True):
         check_columns_match(y, self.columns_, "update")
         new, seen = continue_series(self.scaler_, y.to_numpy(dtype=np.float64), self._context[-1])
         seen = np.ones(new.shape, bool) if seen is None else seen
+        exogenous = self._continued_covariates(X, y.index, "update")
         if self.intervals_.uses_residuals and len(new):  # before fine-tuning
-            self.intervals_.extend(self._residuals(new, seen))
+            self.intervals_.extend(self._residuals(new, seen, exogenous))
         series = np.concatenate([self._context[-self.seq_len :], new])
         observed = np.concatenate([self._observed[-self.seq_len :], seen])
+        covariates = None
+        if exogenous is not None:
+            covariates = np.concatenate([self._covariate_context[-self.seq_len :], exogenous])
         if update_params and count_windows(len(series), self.seq_len, self.pred_len_) > 0:
             self._n_updates += 1
-            self._fine_tune(series, None if observed.all() else observed)
+            self._fine_tune(series, None if observed.all() else observed, covariates)
         self._context, self._observed = self._tail(
             np.concatenate([self._context, new]), np.concatenate([self._observed, seen])
         )
+        if exogenous is not None:
+            self._covariate_context = self._covariate_tail(
+                np.concatenate([self._covariate_context, exogenous])
+            )
         return self
 
     @property
@@ -221,11 +272,68 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         seen = np.ones_like(series, bool) if observed is None else observed
         return series[-rows:], seen[-rows:]
 
-    def _residuals(self, rows: np.ndarray, seen: np.ndarray) -> np.ndarray:
-        """Residuals of scaled, filled ``rows`` that follow the context (original units)."""
+    def _covariate_tail(self, covariates: np.ndarray | None) -> np.ndarray | None:
+        """The covariate rows beside :meth:`_tail`'s (None without covariates)."""
+        return None if covariates is None else covariates[-(self.seq_len + self.pred_len_ - 1) :]
+
+    def _covariate_counts(self) -> tuple[int, int]:
+        """Future-known and past-only covariates the network reads."""
+        spec = self.covariates_
+        return (0, 0) if spec is None else (spec.n_future, spec.n_past)
+
+    def _continued_covariates(self, X, index: pd.Index, where: str) -> np.ndarray | None:
+        """``X``'s rows at ``index`` scaled and filled after the covariate context (None
+        without covariates)."""
+        spec = self.covariates_
+        if spec is None:
+            if X is not None:
+                raise ValueError(
+                    f"X was passed to {where}, but the forecaster was fitted without X; fit "
+                    f"with X to use covariates, or call {where} without X."
+                )
+            return None
+        if X is None:
+            raise ValueError(
+                f"X is required in {where}: the forecaster was fitted with covariates "
+                f"{list(spec.columns)}; pass X with a row for every time stamp of y."
+            )
+        rows = covariate_rows(X, index, spec.columns, where)
+        return continue_series(spec.scaler, rows, self._covariate_context[-1])[0]
+
+    def _next_inputs(self, fh, X):
+        """The network's inputs for the forecast from the cutoff: the lookback ``(1, L, N)``,
+        with covariates the dict of :func:`~sae_forecast.training.window_inputs`."""
+        lookback = self._context[None, -self.seq_len :]
+        spec = self.covariates_
+        if spec is None:
+            if X is not None:
+                raise ValueError(
+                    "X was passed to predict, but the forecaster was fitted without X; fit "
+                    "with X to use covariates, or predict without X."
+                )
+            return lookback
+        steps = np.arange(1, self.pred_len_ + 1)
+        horizon = ForecastingHorizon(steps, is_relative=True, freq=fh.freq)
+        future = horizon_covariates(
+            X,
+            spec,
+            horizon.to_absolute_index(self.cutoff),
+            fh.to_absolute_index(self.cutoff),
+            self._covariate_context[-1],
+        )
+        window = np.concatenate([self._covariate_context[-self.seq_len :], future])
+        return window_inputs(lookback, window[None])
+
+    def _residuals(self, rows: np.ndarray, seen: np.ndarray, covariates=None) -> np.ndarray:
+        """Residuals of scaled, filled ``rows`` (and their scaled ``covariates``) that follow
+        the context (original units)."""
         context = self._context
         observed = None if seen.all() else np.concatenate([np.ones(context.shape, bool), seen])
-        return self._origin_residuals(np.concatenate([context, rows]), observed, len(context))
+        if covariates is not None:
+            covariates = np.concatenate([self._covariate_context, covariates])
+        return self._origin_residuals(
+            np.concatenate([context, rows]), observed, len(context), covariates
+        )
 
     def _calibrated(self, series):
         """The interval method, calibrated on the rows the validation windows forecast."""
@@ -244,14 +352,19 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             pred_len=self.pred_len_,
             size=self.calibration_size,
         )
-        residuals = self._origin_residuals(series.values, series.observed, first)
+        residuals = self._origin_residuals(series.values, series.observed, first, series.covariates)
         return method.calibrate(residuals, source="validation" if len(series.valid) else "training")
 
-    def _fine_tune(self, series: np.ndarray, observed: np.ndarray | None) -> None:
+    def _fine_tune(self, series: np.ndarray, observed: np.ndarray | None, covariates) -> None:
         if self.trainable_ == ():
             return
         windows = SeriesWindows(
-            series, self.seq_len, self.pred_len_, observed=observed, device=self.device
+            series,
+            self.seq_len,
+            self.pred_len_,
+            observed=observed,
+            device=self.device,
+            covariates=covariates,
         )
         state = fine_tune(
             self.net_,
@@ -261,6 +374,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             update=self._n_updates,
             best_epoch=self.best_epoch_,
             trainable=self.trainable_,
+            covariates=self._covariate_counts(),
         )
         self.net_.module_.load_state_dict(state)
 
@@ -269,11 +383,11 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         check_horizon(steps, self.pred_len_, type(self).__name__)
         return steps
 
-    def _quantile_values(self, fh, alpha):
+    def _quantile_values(self, fh, X, alpha):
         """Quantiles ``alpha`` of the forecast at ``fh``: ``(A, S, N)`` and the row index."""
         steps = self._steps(fh)
         if not self.intervals_.uses_residuals:  # the network's own quantiles
-            _, head = self.net_.forward(self._context[None, -self.seq_len :].astype(np.float32))
+            _, head = self.net_.forward(self._next_inputs(fh, X))
             head = head[0].cpu().to(torch.float64).numpy()[steps - 1]  # (S, N, Q), scaled
             head = head * self.scaler_.std[:, None] + self.scaler_.mean[:, None]
             return self.intervals_.quantiles(None, head, alpha), fh.to_absolute_index(self.cutoff)
@@ -283,7 +397,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
                 "residuals of the training windows and tend to be too narrow; fit with "
                 "validation_size > 0 for calibrated intervals."
             )
-        point = self._predict(fh)  # (S, N), original units; its index is slow to build: once
+        point = self._predict(fh, X)  # (S, N), original units; its index is slow to build: once
         return self.intervals_.quantiles(point.to_numpy(), None, alpha, steps), point.index
 
 

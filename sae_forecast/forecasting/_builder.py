@@ -34,9 +34,13 @@ NET_PARAMETERS = (
 )
 
 
-def module_parameters(backbone: type, params: dict, shape: tuple[int, int]) -> dict:
+def module_parameters(
+    backbone: type, params: dict, shape: tuple[int, int], covariates: tuple[int, int] = (0, 0)
+) -> dict:
     """The backbone's constructor arguments: every forecaster parameter the backbone takes,
-    plus what the data decided: ``shape``, the pair ``(pred_len, n_channels)``.
+    plus what the data decided: ``shape``, the pair ``(pred_len, n_channels)``, and
+    ``covariates``, the numbers of future-known and past-only covariates (passed only when
+    there are any).
 
     Examples
     --------
@@ -50,19 +54,30 @@ def module_parameters(backbone: type, params: dict, shape: tuple[int, int]) -> d
     accepted = inspect.signature(backbone).parameters
     module = {k: v for k, v in params.items() if k in accepted}
     module.update(pred_len=shape[0], n_channels=shape[1])
+    if any(covariates):
+        module.update(n_future_covariates=covariates[0], n_past_covariates=covariates[1])
     return module
 
 
-def build_net(backbone: type, params: dict, shape: tuple[int, int], **overrides) -> ForecastingNet:
+def build_net(
+    backbone: type,
+    params: dict,
+    shape: tuple[int, int],
+    *,
+    covariates: tuple[int, int] = (0, 0),
+    **overrides,
+) -> ForecastingNet:
     """The unfitted :class:`ForecastingNet` for forecaster parameters ``params``.
 
-    ``shape`` is ``(pred_len, n_channels)``; ``overrides`` replace net settings
-    (``train_split``, ``trainable``, or the fine-tuning schedule). The interval method
-    decides the net and module classes (a quantile net for ``interval_method="quantile"``).
+    ``shape`` is ``(pred_len, n_channels)``, ``covariates`` the numbers of future-known and
+    past-only covariates; ``overrides`` replace net settings (``train_split``,
+    ``trainable``, or the fine-tuning schedule). The interval method decides the net and
+    module classes (a quantile net for ``interval_method="quantile"``).
     """
     options = {name: params[name] for name in NET_PARAMETERS}
     options.update(overrides)
-    module = {f"module__{k}": v for k, v in module_parameters(backbone, params, shape).items()}
+    arguments = module_parameters(backbone, params, shape, covariates)
+    module = {f"module__{k}": v for k, v in arguments.items()}
     method = interval_method(
         params["interval_method"],
         calibration_size=params["calibration_size"],
@@ -84,13 +99,15 @@ def fine_tune(
     update: int,
     best_epoch: int,
     trainable,
+    covariates: tuple[int, int] = (0, 0),
 ) -> dict:
     """Train a copy of the fitted ``net`` ``fine_tune_epochs`` more epochs on ``windows``;
     return the tuned weights (a state dict) for the caller to load.
 
     The learning rate continues the decay where the best epoch left it; the seed is derived
     from ``random_state`` and ``update`` (the number of updates so far, this one included),
-    so equal seeds stay reproducible. Only ``trainable`` parameters are trained.
+    so equal seeds stay reproducible. Only ``trainable`` parameters are trained;
+    ``covariates`` as in :func:`build_net`.
     """
     seed = params["random_state"]
     if seed is not None:
@@ -99,6 +116,7 @@ def fine_tune(
         backbone,
         params,
         (windows.pred_len, windows.n_channels),
+        covariates=covariates,
         train_split=None,
         patience=None,
         max_epochs=params["fine_tune_epochs"],

@@ -37,7 +37,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
 
-def check_target(y, name: str = "y") -> None:
+def check_target(y, name: str = "y", *, booleans: bool = False) -> None:
     """Raise a ``ValueError`` or ``TypeError`` describing what is wrong with target ``y``.
 
     Checks: not empty; unique column names; numeric columns only; no infinite values (the
@@ -51,6 +51,8 @@ def check_target(y, name: str = "y") -> None:
         The target series (other sktime mtypes are left to sktime's own checks).
     name : str, default="y"
         How ``y`` is called in the messages.
+    booleans : bool, default=False
+        Accept boolean columns (flags are fine covariates, not targets).
 
     Raises
     ------
@@ -75,7 +77,7 @@ def check_target(y, name: str = "y") -> None:
             f"{name} is empty (shape {frame.shape}); pass at least one column with observations."
         )
     _check_column_names(frame, name)
-    _check_numeric(frame, name)
+    _check_numeric(frame, name, booleans)
     _check_finite(frame, name)
     if not isinstance(frame.index, pd.MultiIndex):
         _check_time_index(frame.index, name)
@@ -91,10 +93,11 @@ def _check_column_names(frame: pd.DataFrame, name: str) -> None:
         )
 
 
-def _check_numeric(frame: pd.DataFrame, name: str) -> None:
+def _check_numeric(frame: pd.DataFrame, name: str, booleans: bool = False) -> None:
     dtypes = frame.dtypes
     bad = [
-        not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        not pd.api.types.is_numeric_dtype(dtype)
+        or (pd.api.types.is_bool_dtype(dtype) and not booleans)
         for dtype in dtypes
     ]
     if any(bad):

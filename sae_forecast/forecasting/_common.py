@@ -61,6 +61,15 @@ class CommonParameters(KeywordParameters, BaseForecaster):
     scale : bool, default=True
         Standardise each column with mean and standard deviation of the observed training
         values (validation tail excluded); forecasts are returned in the original units.
+        Covariates (``X``) are standardised the same way, each column on its own.
+    future_covariates : "all" or list of str, default="all"
+        The columns of ``X`` known ahead (weather and load forecasts, the calendar,
+        schedules): the network reads them over the lookback and the horizon, so ``predict``
+        needs ``X`` with a row for every time stamp of ``fh`` (sktime's convention). The
+        other columns are read over the lookback only (measured sensors) and ``predict``
+        needs no ``X`` for them. ``"all"``: every column of ``X``; ``[]``: none. ``X`` is
+        always an input: its columns are never forecast and never enter the loss; its gaps
+        (NaN, missing time stamps) are filled forward like those of ``y``.
     fine_tune_epochs : int, default=1
         Epochs of training on the new data when ``update(..., update_params=True)``.
     interval_method : {"conformal", "quantile"}, default="conformal"
@@ -123,7 +132,7 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         "y_inner_mtype": "pd.DataFrame",
         "X_inner_mtype": "pd.DataFrame",
         "capability:multivariate": True,
-        "capability:exogenous": False,
+        "capability:exogenous": True,
         "capability:insample": False,
         "capability:pred_int": True,
         "capability:missing_values": True,
@@ -155,6 +164,7 @@ class CommonParameters(KeywordParameters, BaseForecaster):
     patience: int = 3
     validation_size: float | int = 0.1
     scale: bool = True
+    future_covariates: str | Sequence[str] = "all"
     fine_tune_epochs: int = 1
     interval_method: str = "conformal"
     quantile_levels: Sequence[float] | None = None

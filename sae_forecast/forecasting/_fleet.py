@@ -19,6 +19,7 @@ from skorch.helper import predefined_split
 
 from sae_forecast.forecasting._builder import build_net
 from sae_forecast.forecasting._checks import check_horizon, check_target, warn_caller
+from sae_forecast.forecasting._exogenous import Covariates, covariate_rows
 from sae_forecast.forecasting._time_index import regular_time_index
 from sae_forecast.training import FleetWindows, ForecastingNet, spawn_seeds
 
@@ -28,6 +29,7 @@ __all__ = [
     "adapted_parameters",
     "check_fleet",
     "check_same_columns",
+    "check_same_covariates",
     "fit_net",
     "panel_devices",
     "pretrain_fleet",
@@ -60,6 +62,9 @@ class FleetState:
         The names of the devices whose windows trained it, over every ``pretrain`` call.
     history : skorch.History
         The training log of the last ``pretrain`` call.
+    covariates : Covariates or None, default=None
+        The covariate columns the network reads (future-known first), when pretrained
+        with ``X``; each device's covariates are scaled on its own training span.
 
     Examples
     --------
@@ -73,6 +78,7 @@ class FleetState:
     pred_len: int
     devices: list
     history: object
+    covariates: Covariates | None = None
 
 
 def adapted_parameters(adapt: str, embedding: str) -> tuple[str, ...] | None:
@@ -170,17 +176,27 @@ def _check_shared_columns(names: list, frames: list[pd.DataFrame]) -> None:
 
 
 def pretrain_fleet(
-    backbone: type, params: dict, y: pd.DataFrame, pred_len: int, previous: FleetState | None
+    backbone: type,
+    params: dict,
+    y: pd.DataFrame,
+    pred_len: int,
+    previous: FleetState | None,
+    X: pd.DataFrame | None = None,
 ) -> FleetState:
     """Train the fleet network on every device of panel ``y`` and return what it learned.
 
     A first call (``previous`` None) trains from a fresh initialisation; later calls continue
-    from ``previous.weights`` on the new devices (with a new, reproducible seed).
+    from ``previous.weights`` on the new devices (with a new, reproducible seed). ``X``: the
+    covariates, a panel beside ``y`` (same devices, a row for every time stamp of each).
     """
     adapted_parameters(params["adapt"], params["embedding"])  # fails before a long training
     if previous is not None:
         check_same_columns(y.columns, previous.columns, "pretrain")
     names, frames = panel_devices(y)
+    spec = None if X is None else Covariates.from_columns(X.columns, params["future_covariates"])
+    if previous is not None:
+        check_same_covariates(spec, previous.covariates, "pretrain")
+    exogenous = None if spec is None else _device_covariates(X, names, frames, spec)
     fleet = FleetWindows.from_series(
         [frame.to_numpy(dtype=np.float64) for frame in frames],
         params["seq_len"],
@@ -190,6 +206,8 @@ def pretrain_fleet(
         names=names,
         columns=list(y.columns),
         device=params["device"],
+        covariates=exogenous,
+        covariate_columns=None if spec is None else list(spec.columns),
     )
     _warn_short_devices(fleet, names, params["seq_len"] + pred_len)
     seed = params["random_state"]
@@ -197,7 +215,12 @@ def pretrain_fleet(
         seed = spawn_seeds([seed, len(previous.devices)], 1)[0]
     validation = predefined_split(fleet.valid) if fleet.valid is not None else None
     net = build_net(
-        backbone, params, (pred_len, y.shape[1]), train_split=validation, random_state=seed
+        backbone,
+        params,
+        (pred_len, y.shape[1]),
+        covariates=(0, 0) if spec is None else (spec.n_future, spec.n_past),
+        train_split=validation,
+        random_state=seed,
     )
     if previous is None:
         net.fit(fleet.train)
@@ -208,7 +231,53 @@ def pretrain_fleet(
     weights = {k: v.detach().cpu().clone() for k, v in net.module_.state_dict().items()}
     earlier = [] if previous is None else list(previous.devices)
     devices = earlier + [names[i] for i in fleet.used]
-    return FleetState(weights, y.columns, pred_len, devices, net.history)
+    return FleetState(weights, y.columns, pred_len, devices, net.history, spec)
+
+
+def _device_covariates(X: pd.DataFrame, names: list, frames: list, spec: Covariates) -> list:
+    """Each device's covariate rows at its time stamps, columns in ``spec``'s order."""
+    if not isinstance(X.index, pd.MultiIndex):
+        raise ValueError(
+            "X passed to pretrain must be a panel like y (a row MultiIndex: device, then "
+            f"time), got a {type(X.index).__name__}."
+        )
+    levels = list(range(X.index.nlevels - 1))
+    by_device = {}
+    for key, frame in X.groupby(level=levels, sort=False):
+        by_device[key[0] if isinstance(key, tuple) and len(key) == 1 else key] = frame
+    missing = [name for name in names if name not in by_device]
+    if missing:
+        raise ValueError(
+            f"X passed to pretrain has no rows for device(s) {missing[:5]}; pass X for every "
+            "device of y."
+        )
+    return [
+        covariate_rows(by_device[name].droplevel(levels), frame.index, spec.columns, "pretrain")
+        for name, frame in zip(names, frames, strict=True)
+    ]
+
+
+def check_same_covariates(spec: Covariates | None, pretrained: Covariates | None, where: str):
+    """Raise a ``ValueError`` when the covariates differ from those the network was
+    pretrained with (names, order and which are known ahead)."""
+
+    def described(covariates):
+        if covariates is None:
+            return "no X"
+        return f"X columns {list(covariates.columns)} ({covariates.n_future} known ahead)"
+
+    same = (spec is None and pretrained is None) or (
+        spec is not None
+        and pretrained is not None
+        and list(spec.columns) == list(pretrained.columns)
+        and spec.n_future == pretrained.n_future
+    )
+    if not same:
+        raise ValueError(
+            f"{where} got {described(spec)}, but the network was pretrained with "
+            f"{described(pretrained)}; pass the same covariates (and future_covariates), or "
+            "pretrain a new forecaster."
+        )
 
 
 def _warn_short_devices(fleet: FleetWindows, names: list, window: int) -> None:

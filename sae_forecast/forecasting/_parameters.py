@@ -31,6 +31,7 @@ from sae_forecast.nn.transformer import ACTIVATIONS
 __all__ = [
     "PARAMETERS",
     "RELATIONS",
+    "FutureCovariates",
     "QuantileLevels",
     "RandomState",
     "ValidationSize",
@@ -123,6 +124,38 @@ class RandomState(Constraint):
         return all(seed >= 0 for seed in seeds if is_int(seed))
 
 
+class FutureCovariates(Constraint):
+    """``"all"``, or a list or tuple of distinct column names of ``X``.
+
+    Examples
+    --------
+    >>> FutureCovariates().check("future_covariates", ["load forecast"])
+    >>> FutureCovariates().check("future_covariates", "load forecast")
+    Traceback (most recent call last):
+    ...
+    ValueError: future_covariates must be "all" or a list of distinct column names of X ...
+    """
+
+    def __init__(self) -> None:
+        super().__init__(meaning="the columns of X known ahead")
+
+    def describe(self) -> str:
+        return '"all" or a list of distinct column names of X'
+
+    def type_ok(self, value) -> bool:
+        return isinstance(value, (str, list, tuple))
+
+    def value_ok(self, value) -> bool:
+        if isinstance(value, str):
+            return value == "all"
+        return len(set(map(repr, value))) == len(value)
+
+    def hint(self, value) -> str:
+        if isinstance(value, str):
+            return f" E.g. future_covariates=[{value!r}] for one column."
+        return ""
+
+
 _DROPOUT = Real(low=0.0, high=1.0, high_open=True, meaning="a probability")
 
 # Every parameter of the base and of each backbone (a test fails on a missing one).
@@ -139,6 +172,7 @@ PARAMETERS: dict[str, Constraint] = {
     "patience": Integer(minimum=1, meaning="epochs without improvement before early stopping"),
     "validation_size": ValidationSize(),
     "scale": Boolean(),
+    "future_covariates": FutureCovariates(),
     "fine_tune_epochs": Integer(
         minimum=0, meaning="epochs trained by update(..., update_params=True)"
     ),
@@ -162,6 +196,7 @@ PARAMETERS: dict[str, Constraint] = {
     "head_dropout": _DROPOUT,
     "revin": Boolean(),
     "revin_affine": Boolean(),
+    "covariate_gates": Boolean(),
     "d_model": Integer(minimum=1, meaning="token width"),
     "n_heads": Integer(minimum=1, meaning="attention heads"),
     "d_ff": Integer(minimum=1, meaning="feed-forward width"),

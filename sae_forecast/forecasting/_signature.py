@@ -63,7 +63,7 @@ class KeywordParameters:
 # Backbone arguments the forecaster sets itself (from data or from its common parameters).
 SET_BY_BASE = frozenset(
     {"seq_len", "pred_len", "n_channels", "embedding", "rank", "pool_size", "pooled_bias"}
-    | {"precision"}
+    | {"precision", "n_future_covariates", "n_past_covariates"}
 )
 
 

@@ -16,8 +16,9 @@ import torch
 
 from sae_forecast.data import continue_series
 from sae_forecast.forecasting._checks import check_columns_match
+from sae_forecast.forecasting._exogenous import check_covariates, covariate_rows
 from sae_forecast.forecasting._intervals import diagonal_residuals
-from sae_forecast.training import SeriesWindows
+from sae_forecast.training import SeriesWindows, window_inputs
 
 __all__ = ["WindowForecasts", "WindowMethods", "masked_errors", "origin_residuals"]
 
@@ -78,16 +79,21 @@ def masked_errors(pred: np.ndarray, target: np.ndarray, observed: np.ndarray | N
 
 
 def origin_residuals(
-    net, series, observed, first: int, *, seq_len: int, pred_len: int, std
+    net, series, observed, first: int, *, seq_len: int, pred_len: int, std, covariates=None
 ) -> np.ndarray:
     """Residuals ``(len(series) - first, H, N)`` in original units (``std`` per channel) of
     rows ``first:`` of the scaled, filled ``series``, from every origin whose forecast
     reaches them (see :func:`~sae_forecast.forecasting._intervals.diagonal_residuals`); NaN
-    where ``observed`` is False."""
+    where ``observed`` is False. ``covariates``: the scaled covariate rows beside ``series``;
+    past the last row they are unknown and filled forward (as gaps, like ``predict`` does)."""
     horizon = pred_len
     starts = np.arange(first - horizon + 1 - seq_len, len(series) - seq_len)
     padded = np.concatenate([series, np.zeros((horizon, series.shape[1]), series.dtype)])
-    windows = SeriesWindows(padded, seq_len, horizon, starts=starts, device=net.device)
+    if covariates is not None:
+        covariates = np.concatenate([covariates, np.repeat(covariates[-1:], horizon, axis=0)])
+    windows = SeriesWindows(
+        padded, seq_len, horizon, starts=starts, device=net.device, covariates=covariates
+    )
     forecasts = net.predict(windows)  # targets past the end are padding, unused
     residuals = diagonal_residuals(forecasts, series[first:]) * std
     if observed is not None:
@@ -98,13 +104,28 @@ def origin_residuals(
 class WindowMethods:
     """Window methods of :class:`~sae_forecast.forecasting.LightSAEForecaster` (a mixin)."""
 
-    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
+    def predict_windows(self, windows: np.ndarray, covariates=None) -> np.ndarray:
         """Forecast ``pred_len_`` steps for each scaled window ``(n, seq_len, N)``.
 
-        The windows must be in the scaled units of the fitted forecaster (see ``scale``).
+        The windows must be in the scaled units of the fitted forecaster (see ``scale``);
+        so must ``covariates`` ``(n, seq_len + pred_len, C)``, the covariate windows over
+        lookback and horizon (columns in the order of ``covariates_.columns``), required when
+        the forecaster was fitted with ``X``.
         """
         self.check_is_fitted()
-        return self.net_.predict(np.asarray(windows, dtype=np.float32))
+        windows = np.asarray(windows, dtype=np.float32)
+        expected = 0 if self.covariates_ is None else len(self.covariates_.columns)
+        given = 0 if covariates is None else np.shape(covariates)[-1]
+        if expected != given:
+            raise ValueError(
+                f"the forecaster reads {expected} covariate(s), but covariates with {given} "
+                "column(s) were passed; pass covariate windows (n, seq_len + pred_len, C) "
+                "exactly when the forecaster was fitted with X."
+            )
+        if covariates is None:
+            return self.net_.predict(windows)
+        covariates = np.asarray(covariates, dtype=np.float32)
+        return self.net_.predict(window_inputs(windows, covariates))
 
     def _scaled(self, y, where: str):
         """``y`` scaled with the fitted scaler and filled: ``(series, observed or None)``."""
@@ -112,14 +133,34 @@ class WindowMethods:
         check_columns_match(y, self.columns_, where)
         return continue_series(self.scaler_, y.to_numpy(dtype=np.float64))
 
-    def _scored_windows(self, y, start: int, where: str) -> SeriesWindows:
+    def _scaled_covariates(self, X, index, where: str) -> np.ndarray | None:
+        """``X``'s rows at ``index``, scaled with the fitted covariate scaler and filled."""
+        spec = self.covariates_
+        if spec is None:
+            if X is not None:
+                raise ValueError(
+                    f"X was passed to {where}, but the forecaster was fitted without X; "
+                    f"call {where} without X, or fit with X."
+                )
+            return None
+        if X is None:
+            raise ValueError(
+                f"X is required in {where}: the forecaster was fitted with covariates "
+                f"{list(spec.columns)}; pass X with a row for every time stamp of y."
+            )
+        check_covariates(X)
+        return continue_series(spec.scaler, covariate_rows(X, index, spec.columns, where))[0]
+
+    def _scored_windows(self, y, X, start: int, where: str) -> SeriesWindows:
         series, observed = self._scaled(y, where)
+        covariates = self._scaled_covariates(X, y.index, where)
         windows = SeriesWindows(
             series[start:],
             self.seq_len,
             self.pred_len_,
             observed=None if observed is None else observed[start:],
             device=self.device,
+            covariates=None if covariates is None else covariates[start:],
         )
         if len(windows) == 0:
             raise ValueError(
@@ -128,7 +169,7 @@ class WindowMethods:
             )
         return windows
 
-    def forecast_windows(self, y, *, start: int = 0, alpha=None) -> WindowForecasts:
+    def forecast_windows(self, y, X=None, *, start: int = 0, alpha=None) -> WindowForecasts:
         """Forecast every window of ``y`` at once, with quantiles ``alpha`` if asked.
 
         Every stretch of ``seq_len + pred_len`` rows of ``y`` (stride 1) whose lookback
@@ -139,6 +180,10 @@ class WindowMethods:
         ----------
         y : DataFrame
             Series with the columns seen in ``fit``, in original units; NaN are gaps.
+        X : DataFrame or None, default=None
+            Its covariates, a row for every time stamp of ``y`` (required when the
+            forecaster was fitted with ``X``); future-known columns are read over each
+            window's horizon, so the last windows read them up to the end of ``y``.
         start : int, default=0
             Row position of the first window's first lookback row.
         alpha : list of float or None, default=None
@@ -148,7 +193,7 @@ class WindowMethods:
         -------
         WindowForecasts
         """
-        windows = self._scored_windows(y, start, "forecast_windows")
+        windows = self._scored_windows(y, X, start, "forecast_windows")
         inputs, targets = windows.batch(torch.arange(len(windows)))
         began = time.perf_counter()
         if alpha is not None and not self.intervals_.uses_residuals:
@@ -172,7 +217,7 @@ class WindowMethods:
         observed = np.asarray(observed)
         return WindowForecasts(point, target, observed, alpha, quantiles, seconds, interval_seconds)
 
-    def score_windows(self, y, *, start: int = 0, std=None) -> dict:
+    def score_windows(self, y, X=None, *, start: int = 0, std=None) -> dict:
         """Forecast every window of ``y`` at once and score it on the observed targets.
 
         Windows as in :meth:`forecast_windows`: passing the whole history up to the end of a
@@ -181,7 +226,7 @@ class WindowMethods:
 
         Parameters
         ----------
-        y, start
+        y, X, start
             As in :meth:`forecast_windows`.
         std : array-like of shape (n_channels,) or None, default=None
             Report errors in units of this per-channel standard deviation instead of the
@@ -195,7 +240,7 @@ class WindowMethods:
             convention: per-channel standardisation fitted on the training span),
             ``n_windows`` and ``seconds`` (the forecasting time, eval mode).
         """
-        windows = self._scored_windows(y, start, "score_windows")
+        windows = self._scored_windows(y, X, start, "score_windows")
         began = time.perf_counter()
         pred = self.net_.predict(windows)  # eval mode, no grad: merged weights cached
         seconds = time.perf_counter() - began
@@ -208,12 +253,13 @@ class WindowMethods:
         mse, mae = masked_errors(pred, target, mask)
         return {"mse": mse, "mae": mae, "n_windows": len(windows), "seconds": seconds}
 
-    def row_residuals(self, y, *, first: int) -> np.ndarray:
+    def row_residuals(self, y, X=None, *, first: int) -> np.ndarray:
         """Signed residuals ``y - y_hat`` of rows ``first:`` of ``y``, by row and step.
 
         At row ``i`` and step ``h`` the error of the forecast made ``h + 1`` steps earlier,
         in original units, NaN at gaps: the residuals that conformal calibration uses.
-        ``first`` must leave ``seq_len + pred_len - 1`` rows before it.
+        ``first`` must leave ``seq_len + pred_len - 1`` rows before it. ``X``: the
+        covariates of ``y``, as in :meth:`forecast_windows`.
 
         Returns
         -------
@@ -228,9 +274,10 @@ class WindowMethods:
                 f"first >= {least}."
             )
         series, observed = self._scaled(y, "row_residuals")
-        return self._origin_residuals(series, observed, first)
+        covariates = self._scaled_covariates(X, y.index, "row_residuals")
+        return self._origin_residuals(series, observed, first, covariates)
 
-    def _origin_residuals(self, series, observed, first: int) -> np.ndarray:
+    def _origin_residuals(self, series, observed, first: int, covariates=None) -> np.ndarray:
         """:func:`origin_residuals` of the scaled, filled ``series`` with this forecaster."""
         return origin_residuals(
             self.net_,
@@ -240,4 +287,5 @@ class WindowMethods:
             seq_len=self.seq_len,
             pred_len=self.pred_len_,
             std=self.scaler_.std,
+            covariates=covariates,
         )

@@ -69,6 +69,7 @@ class LightSAEPatchTSTForecaster(LightSAEForecaster):
     activation: str = "gelu"
     revin: bool = True
     revin_affine: bool = False
+    covariate_gates: bool = False
     _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod

@@ -55,6 +55,7 @@ class LightSAERLinearForecaster(LightSAEForecaster):
     dropout: float = 0.0
     revin: bool = True
     revin_affine: bool = False
+    covariate_gates: bool = False
     _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod

@@ -53,6 +53,7 @@ class LightSAERMLPForecaster(LightSAEForecaster):
     dropout: float = 0.1
     revin: bool = True
     revin_affine: bool = False
+    covariate_gates: bool = False
     _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod

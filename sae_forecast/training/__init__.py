@@ -5,7 +5,7 @@ from sae_forecast.training.callbacks import (
     TrainingDivergedError,
     TrainingTimer,
 )
-from sae_forecast.training.dataset import ArrayWindows, SeriesWindows, Targets
+from sae_forecast.training.dataset import ArrayWindows, SeriesWindows, Targets, window_inputs
 from sae_forecast.training.fleet import FleetWindows
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.net import ForecastingNet
@@ -24,4 +24,5 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingTimer",
     "spawn_seeds",
+    "window_inputs",
 ]

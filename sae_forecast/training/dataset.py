@@ -1,7 +1,9 @@
 """Datasets that cut training windows out of a series lazily, one batch at a time.
 
 Every dataset here yields ``(inputs, targets)`` pairs (skorch's batch protocol), ``targets``
-always a :class:`Targets` (or None when predicting).
+always a :class:`Targets` (or None when predicting). ``inputs`` is the lookback tensor, or,
+with covariates, the dict ``{"x": lookback, "covariates": window}`` that skorch passes to
+the module's ``forward`` as keyword arguments.
 """
 
 from __future__ import annotations
@@ -14,7 +16,20 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, default_collate
 
-__all__ = ["ArrayWindows", "SeriesWindows", "Targets", "collate_pairs"]
+__all__ = ["ArrayWindows", "SeriesWindows", "Targets", "collate_pairs", "window_inputs"]
+
+
+def window_inputs(lookback: Tensor, covariates: Tensor | None):
+    """The inputs of a batch: the lookback alone, or with its covariate windows as the dict
+    ``{"x": lookback, "covariates": covariates}`` (skorch calls ``forward(**inputs)``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> sorted(window_inputs(torch.zeros(2, 4, 1), torch.zeros(2, 6, 3)))
+    ['covariates', 'x']
+    """
+    return lookback if covariates is None else {"x": lookback, "covariates": covariates}
 
 
 class Targets(NamedTuple):
@@ -96,6 +111,11 @@ class SeriesWindows(Dataset):
         by default.
     device : str or torch.device, default="cpu"
         Where the series and the batches live.
+    covariates : array-like of shape (n_rows, n_covariates), or a list, default=None
+        Exogenous series beside ``series`` (already scaled, gaps filled). Each window then
+        carries its covariate rows over lookback and horizon, ``(seq_len + pred_len,
+        n_covariates)``, as the input ``"covariates"``; which of them a model may read over
+        the horizon is the model's business (future-known columns only).
 
     Examples
     --------
@@ -109,16 +129,31 @@ class SeriesWindows(Dataset):
     """
 
     def __init__(
-        self, series, seq_len: int, pred_len: int, *, observed=None, starts=None, device="cpu"
+        self,
+        series,
+        seq_len: int,
+        pred_len: int,
+        *,
+        observed=None,
+        starts=None,
+        device="cpu",
+        covariates=None,
     ) -> None:
-        parts = list(series) if isinstance(series, (list, tuple)) else [series]
+        parts = _parts(series)
         self.seq_len = seq_len
         self.pred_len = pred_len
         self.values = _stack(parts, torch.float32, device)  # (rows, N)
         self.observed = None
         if observed is not None:
-            masks = list(observed) if isinstance(observed, (list, tuple)) else [observed]
-            self.observed = _stack(masks, torch.bool, device)
+            self.observed = _stack(_parts(observed), torch.bool, device)
+        self.covariates = None
+        if covariates is not None:
+            self.covariates = _stack(_parts(covariates), torch.float32, device)  # (rows, C)
+            if len(self.covariates) != len(self.values):
+                raise ValueError(
+                    f"covariates have {len(self.covariates)} rows but the series has "
+                    f"{len(self.values)}; pass one covariate row per row of the series."
+                )
         if starts is None:
             starts = _all_starts([len(p) for p in parts], seq_len, pred_len)
         self.starts = torch.as_tensor(np.asarray(starts), dtype=torch.long, device=device)
@@ -129,23 +164,34 @@ class SeriesWindows(Dataset):
         """Number of channels (columns) of the series."""
         return self.values.shape[1]
 
+    @property
+    def n_covariates(self) -> int:
+        """Number of covariate columns (0 without covariates)."""
+        return 0 if self.covariates is None else self.covariates.shape[1]
+
     def __len__(self) -> int:
         return len(self.starts)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Targets]:
+    def __getitem__(self, index: int):
         X, y = self.batch(torch.tensor([index]))
+        if isinstance(X, dict):
+            return {key: value[0] for key, value in X.items()}, y.select(0)
         return X[0], y.select(0)
 
-    def batch(self, indices) -> tuple[Tensor, Targets]:
-        """Gather windows ``indices``: inputs ``(b, seq_len, N)`` and their :class:`Targets`
-        (values ``(b, pred_len, N)``, and the observed mask when the series has one)."""
+    def batch(self, indices):
+        """Gather windows ``indices``: inputs ``(b, seq_len, N)`` (with covariates, the dict
+        of :func:`window_inputs`) and their :class:`Targets` (values ``(b, pred_len, N)``, and
+        the observed mask when the series has one)."""
         rows = self.starts[torch.as_tensor(indices, device=self.starts.device)]
         window = self.values[rows[:, None] + self._offsets]  # (b, L+H, N)
         X, y = window[:, : self.seq_len], window[:, self.seq_len :]
         mask = None
         if self.observed is not None:
             mask = self.observed[rows[:, None] + self._offsets[self.seq_len :]]  # (b, H, N)
-        return X, Targets(y, mask)
+        covariates = None
+        if self.covariates is not None:
+            covariates = self.covariates[rows[:, None] + self._offsets]  # (b, L+H, C)
+        return window_inputs(X, covariates), Targets(y, mask)
 
     def subset(self, indices) -> SeriesWindows:
         """Return the windows ``indices`` as a dataset sharing this one's series."""
@@ -179,9 +225,17 @@ class ArrayWindows(Dataset):
     torch.Size([2, 3, 2])
     """
 
-    def __init__(self, X, y=None, *, device="cpu") -> None:
-        self.X = X if isinstance(X, Tensor) else np.asarray(X)
-        self.y = None if y is None else (y if isinstance(y, Tensor) else np.asarray(y))
+    def __init__(self, X, y=None, *, device="cpu", covariates=None) -> None:
+        self.X = _as_array(X)
+        self.y = None if y is None else _as_array(y)
+        self.covariates = None if covariates is None else _as_array(covariates)
+        if self.covariates is not None and (
+            self.covariates.ndim != 3 or len(self.covariates) != len(self.X)
+        ):
+            raise ValueError(
+                f"covariates must have shape (n_windows={len(self.X)}, seq_len + pred_len, "
+                f"n_covariates), got {tuple(self.covariates.shape)}."
+            )
         if self.X.ndim != 3:
             raise ValueError(
                 f"X must have shape (n_windows, seq_len, n_channels), got {tuple(self.X.shape)}."
@@ -196,15 +250,20 @@ class ArrayWindows(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Targets | None]:
+    def __getitem__(self, index: int):
         X, y = self.batch(np.array([index]))
-        return X[0], (None if y is None else y.select(0))
+        X = {k: v[0] for k, v in X.items()} if isinstance(X, dict) else X[0]
+        return X, (None if y is None else y.select(0))
 
-    def batch(self, indices) -> tuple[Tensor, Targets | None]:
-        """Return ``X[indices]`` and ``Targets(y[indices], None)`` as float32 tensors (the
-        targets None without ``y``)."""
+    def batch(self, indices):
+        """Return ``X[indices]`` (with covariates, the dict of :func:`window_inputs`) and
+        ``Targets(y[indices], None)`` as float32 tensors (the targets None without ``y``)."""
         rows = self.index[np.asarray(indices.cpu() if isinstance(indices, Tensor) else indices)]
         X = _to_float_tensor(self.X[rows], self.device)
+        covariates = None
+        if self.covariates is not None:
+            covariates = _to_float_tensor(self.covariates[rows], self.device)
+        X = window_inputs(X, covariates)
         if self.y is None:
             return X, None
         return X, Targets(_to_float_tensor(self.y[rows], self.device), None)
@@ -226,12 +285,20 @@ def _all_starts(lengths: Sequence[int], seq_len: int, pred_len: int) -> np.ndarr
     return np.concatenate(parts).astype(np.int64)
 
 
+def _parts(series) -> list:
+    return list(series) if isinstance(series, (list, tuple)) else [series]
+
+
 def _stack(parts, dtype, device) -> Tensor:
     tensors = [torch.as_tensor(np.asarray(p) if not isinstance(p, Tensor) else p) for p in parts]
     for t in tensors:
         if t.dim() != 2:
             raise ValueError(f"each series must be 2-D (n_rows, n_channels), got {tuple(t.shape)}.")
     return torch.cat([t.to(device=device, dtype=dtype) for t in tensors])
+
+
+def _as_array(values):
+    return values if isinstance(values, Tensor) else np.asarray(values)
 
 
 def _to_float_tensor(values, device) -> Tensor:

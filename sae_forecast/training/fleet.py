@@ -69,6 +69,8 @@ class FleetWindows:
         names: Sequence | None = None,
         columns: Sequence | None = None,
         device: str = "cpu",
+        covariates: Sequence[np.ndarray] | None = None,
+        covariate_columns: Sequence | None = None,
     ) -> FleetWindows:
         """Split, scale and window every device of ``series``.
 
@@ -91,6 +93,12 @@ class FleetWindows:
             Channel names for error messages.
         device : str, default="cpu"
             Where the windows live.
+        covariates : list of ndarray of shape (n_rows_d, n_covariates) or None, default=None
+            Each device's exogenous series, row by row beside its ``series`` entry; scaled on
+            the device's training span like its targets (see
+            :func:`~sae_forecast.data.prepare_series`).
+        covariate_columns : sequence or None, default=None
+            Covariate names for error messages.
 
         Returns
         -------
@@ -105,8 +113,12 @@ class FleetWindows:
         names = list(range(len(series))) if names is None else list(names)
         parts, used, tailless, empty, offset = [], [], [], [], 0
         settings = {"seq_len": seq_len, "pred_len": pred_len, "scale": scale, "columns": columns}
+        settings["covariate_columns"] = covariate_columns
         for position, values in enumerate(series):
-            part = _Device.prepare(values, names[position], validation_size, **settings)
+            exogenous = None if covariates is None else covariates[position]
+            part = _Device.prepare(
+                values, names[position], validation_size, covariates=exogenous, **settings
+            )
             if part is None:
                 empty.append(position)
                 continue
@@ -128,6 +140,7 @@ class FleetWindows:
             pred_len,
             observed=_masks(parts),
             device=device,
+            covariates=None if covariates is None else [p.series.covariates for p in parts],
         )
         valid = np.concatenate([p.valid for p in parts])
         return cls(

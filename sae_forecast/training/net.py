@@ -253,10 +253,23 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def get_dataset(self, X, y=None):
-        """Wrap window arrays in an :class:`ArrayWindows`; pass datasets through."""
+        """Wrap window arrays in an :class:`ArrayWindows`; pass datasets through.
+
+        ``X`` may be the dict ``{"x": windows, "covariates": covariate windows}`` (the
+        inputs of a model with covariates, see :func:`~sae_forecast.training.window_inputs`).
+        """
         if hasattr(X, "batch") or isinstance(X, torch.utils.data.Dataset):
             return X
-        return ArrayWindows(X, y, device=self.device or "cpu")
+        device = self.device or "cpu"
+        if isinstance(X, dict):
+            unknown = sorted(set(X) - {"x", "covariates"})
+            if unknown or "x" not in X:
+                raise ValueError(
+                    f"dict inputs must have the keys 'x' (lookback windows) and optionally "
+                    f"'covariates', got {sorted(X)}."
+                )
+            return ArrayWindows(X["x"], y, covariates=X.get("covariates"), device=device)
+        return ArrayWindows(X, y, device=device)
 
     def score(self, X, y=None):
         """Negative mean squared error over all windows, steps and channels (higher is better).

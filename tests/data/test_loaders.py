@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sae_forecast.data import CATALOG, load_dataset
+from sae_forecast.data import CATALOG, load_dataset, split_borders
 from sae_forecast.data.catalog import DatasetInfo
 from sae_forecast.data.loaders import dataset_path, get_data_home, verify_file
 
@@ -161,6 +161,17 @@ def test_catalog_covers_the_paper_and_local_sets():
         "PEMS07",
         "PEMS08",
     }
-    assert paper | {"beijing_air", "exchange_rate", "national_illness"} == set(CATALOG)
+    covariates = {"EPF_NP", "EPF_PJM", "EPF_BE"}  # day-ahead prices with known-ahead forecasts
+    local = {"beijing_air", "exchange_rate", "national_illness"}
+    assert paper | local | covariates == set(CATALOG)
     assert all(CATALOG[f"PEMS0{i}"].horizons == (12, 24, 48, 96) for i in (3, 4, 7, 8))
     assert all(info.checksums for info in CATALOG.values())
+
+
+@pytest.mark.parametrize("market", ["NP", "PJM", "BE"])
+def test_epf_markets_follow_timexers_protocol(market):
+    info = CATALOG[f"EPF_{market}"]
+    assert (info.n_channels, info.n_rows, info.horizons) == (3, 52416, (24,))
+    # 70/10/20 by rows: training ends at row 36691, validation at 41933 (TimeXer's borders)
+    borders = split_borders(info.split, info.n_rows, 168)
+    assert borders["train"][1] == 36691 and borders["valid"][1] == 41933

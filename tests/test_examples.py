@@ -19,6 +19,7 @@ OUTPUTS = {
     "inspect_gates.py": ["gates.png", "energy.png", "gates.csv"],
     "new_device.py": ["new_device.csv"],
     "forecast_intervals.py": ["intervals.png", "intervals.csv"],
+    "day_ahead_prices.py": ["day_ahead_prices.png", "day_ahead_intervals.csv"],
 }
 
 

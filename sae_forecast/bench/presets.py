@@ -82,6 +82,29 @@ GAPS_MAX_EPOCHS = {"RLinear": 30, "iTransformer": 3}  # the gaps study's default
 ANALYSIS_DEFAULTS = {"max_epochs": 30, "pool_size": 10}  # RLinear at H=96, lr 0.005
 ANALYSIS_LRS = (0.005,)
 
+# The covariates study: TimeXer's EPF protocol (lookback 168, horizon 24, target OT) and
+# beijing_air's PM2.5 with the weather as a perfect forecast (lookback 96, horizon 24).
+EPF_MARKETS = ("NP", "PJM", "BE")
+EPF_SEQ_LEN, COVARIATE_HORIZON, BEIJING_SEQ_LEN = 168, 24, 96
+BEIJING_WEATHER = ("TEMP", "PRES", "DEWP", "RAIN", "WSPM")
+# lr halves every epoch: the transformers are capped earlier (epoch 6 trains at lr / 32)
+COVARIATE_MAX_EPOCHS = {"RLinear": 10, "RMLP": 10, "PatchTST": 6, "iTransformer": 6}
+# EPF has one target channel, where LightSAE and the shared embedding are the same function
+# class (one channel, one merged weight): both for the linear models, LightSAE for the rest.
+EPF_EMBEDDINGS = {
+    "RLinear": ("shared", "lightsae"),
+    "RMLP": ("shared", "lightsae"),
+    "PatchTST": ("lightsae",),
+    "iTransformer": ("lightsae",),
+}
+COVARIATE_SIZES = {  # iTransformer at its defaults; PatchTST with day-long patches
+    "RLinear": {},
+    "RMLP": {"d_model": 256},
+    "PatchTST": {"d_model": 128, "d_ff": 256, "n_heads": 8, "patch_len": 24, "stride": 24},
+    "iTransformer": {"d_model": 512, "d_ff": 512, "n_heads": 8},
+}
+BEIJING_SIZES = dict(COVARIATE_SIZES, iTransformer={"d_model": 128, "d_ff": 128, "n_heads": 8})
+
 
 @dataclass(frozen=True)
 class Run:

@@ -57,6 +57,7 @@ STUDIES = {  # name: module
     "gaps": "sae_forecast.bench.gaps",
     "fleet": "sae_forecast.bench.fleet",
     "calibration": "sae_forecast.bench.calibration",
+    "covariates": "sae_forecast.bench.covariates",
 }
 
 

@@ -216,6 +216,9 @@ class ArrayWindows(Dataset):
         Target windows (None for prediction).
     device : str or torch.device, default="cpu"
         Where the batches are placed.
+    covariates : array-like or Tensor of shape (n_windows, seq_len + pred_len, C), default=None
+        Covariate windows over lookback and horizon (see :class:`SeriesWindows`); the inputs
+        then are the dict of :func:`window_inputs`.
 
     Examples
     --------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sktime.forecasting.base import ForecastingHorizon
 
 from sae_forecast import (
@@ -330,3 +331,64 @@ def test_pretrain_with_panel_x_then_fit_a_device_with_x():
         r"columns \['forecast', 'sensor'\] \(1 known ahead\)",
     ):
         forecaster.fit(y[:150])
+
+
+# -- calendar features come from sktime ----------------------------------------------------
+@pytest.mark.filterwarnings("ignore:Level of selected dummy variable")
+def test_calendar_features_from_sktime_datetimefeatures_in_a_pipeline():
+    """DateTimeFeatures makes the calendar covariates; a weekend level shift that a 12-hour
+    lookback cannot foresee becomes predictable once the calendar is known ahead."""
+    from sktime.forecasting.compose import ForecastingPipeline
+    from sktime.transformations.series.date import DateTimeFeatures
+
+    index = pd.date_range("2024-01-01", periods=24 * 7 * 8, freq="h")
+    rng = np.random.default_rng(0)
+    weekend = (index.dayofweek >= 5).astype(float)
+    y = pd.DataFrame({"load": 10.0 * weekend + 0.1 * rng.normal(size=len(index))}, index=index)
+    empty = pd.DataFrame(index=index)  # X without columns: the calendar is all there is
+    split = len(index) - 24 * 7
+
+    def calendar(forecaster):
+        features = DateTimeFeatures(
+            ts_freq="H", manual_selection=["is_weekend"], keep_original_columns=False
+        )
+        return ForecastingPipeline([("calendar", features), ("forecaster", forecaster)])
+
+    settings = {"batch_size": 16, "max_epochs": 6}
+    pipeline = calendar(tiny(**settings)).fit(y[:split], X=empty[:split])
+    assert list(pipeline.steps_[-1][1].covariates_.columns) == ["is_weekend"]
+    alone = tiny(**settings).fit(y[:split])
+
+    def errors(forecast):
+        return float(((forecast - y.loc[forecast.index]) ** 2).mean().iloc[0])
+
+    with_calendar, without = [], []
+    for origin in range(split, len(index) - 6, 6):  # rolling origins over the test weeks
+        if origin > split:  # the rows since the last origin become known
+            pipeline.update(
+                y[origin - 6 : origin], X=empty[origin - 6 : origin], update_params=False
+            )
+            alone.update(y[origin - 6 : origin], update_params=False)
+        fh = ForecastingHorizon(index[origin : origin + 6], is_relative=False)
+        with_calendar.append(errors(pipeline.predict(fh, X=empty.loc[fh.to_pandas()])))
+        without.append(errors(alone.predict(fh)))
+    assert np.mean(with_calendar) * 3 <= np.mean(without), (
+        np.mean(with_calendar),
+        np.mean(without),
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("cls", list(SMALL))
+def test_covariates_on_cuda_forecast_as_on_the_cpu(cls):
+    y, X = driven(n_rows=200)
+    forecasts = []
+    for device in ("cpu", "cuda"):
+        fitted = tiny(
+            cls, future_covariates=["forecast"], device=device, interval_method="quantile"
+        )
+        fitted.fit(y[:150], X=X[:150]).update(y[150:170], X=X[150:170])
+        assert next(fitted.model_.parameters()).device.type == device
+        forecasts.append(fitted.predict_quantiles([1, 2, 3], X=X[170:176], alpha=[0.1, 0.5]))
+    # trained on another device the weights differ in the last bits; the forecasts agree
+    np.testing.assert_allclose(forecasts[1].to_numpy(), forecasts[0].to_numpy(), atol=0.05)

@@ -349,3 +349,19 @@ def test_missing_accelerate_is_explained(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "accelerate", None)
     with pytest.raises(ImportError, match=r"sae-forecast\[distributed\]"):
         require_accelerate()
+
+
+def test_forecaster_with_an_accelerator_reads_covariates_like_without():
+    from sae_forecast import LightSAERLinearForecaster
+    from tests.forecasting.test_exogenous import driven
+
+    y, X = driven(n_rows=200)
+    settings = {"seq_len": 12, "pred_len": 6, "max_epochs": 2, "random_state": 0}
+    plain = LightSAERLinearForecaster(**settings).fit(y[:170], X=X[:170])
+    accelerated = LightSAERLinearForecaster(
+        **settings, accelerator=accelerate.Accelerator(cpu=True)
+    ).fit(y[:170], X=X[:170])
+    for forecaster in (plain, accelerated):
+        forecaster.update(y[170:190], X=X[170:190])
+    expected = plain.predict(fh=[1, 2, 3], X=X[190:196]).to_numpy()
+    np.testing.assert_array_equal(accelerated.predict(fh=[1, 2, 3], X=X[190:196]), expected)

@@ -82,7 +82,7 @@ def add_options(parser) -> None:
     add("--backbones", nargs="+", choices=BACKBONES, default=list(BACKBONES))
     add("--embeddings", nargs="+", choices=["shared", "lightsae"], default=["shared", "lightsae"])
     add("--modes", nargs="+", choices=list(MODES), default=list(MODES))
-    add("--beijing-backbones", nargs="*", choices=BACKBONES, default=["RLinear", "RMLP"])
+    add("--beijing-backbones", nargs="*", choices=BACKBONES, default=["RLinear"])
     add("--cost-backbones", nargs="*", choices=BACKBONES, default=list(BACKBONES))
     add("--cost-rounds", type=int, default=3)
     add("--max-epochs", type=int, help="epoch cap of every fit (default: by backbone)")

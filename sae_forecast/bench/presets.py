@@ -90,10 +90,10 @@ BEIJING_WEATHER = ("TEMP", "PRES", "DEWP", "RAIN", "WSPM")
 # lr halves every epoch: the transformers are capped earlier (epoch 6 trains at lr / 32)
 COVARIATE_MAX_EPOCHS = {"RLinear": 10, "RMLP": 10, "PatchTST": 6, "iTransformer": 6}
 # EPF has one target channel, where LightSAE and the shared embedding are the same function
-# class (one channel, one merged weight): both for the linear models, LightSAE for the rest.
+# class (one channel, one merged weight): both for RLinear (to show it), LightSAE for the rest.
 EPF_EMBEDDINGS = {
     "RLinear": ("shared", "lightsae"),
-    "RMLP": ("shared", "lightsae"),
+    "RMLP": ("lightsae",),
     "PatchTST": ("lightsae",),
     "iTransformer": ("lightsae",),
 }

@@ -26,6 +26,7 @@ from sae_forecast.forecasting._exogenous import (
     check_covariates,
     covariate_rows,
     horizon_covariates,
+    scaled_covariates,
 )
 from sae_forecast.forecasting._fleet import (
     adapted_parameters,
@@ -222,7 +223,8 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         check_columns_match(y, self.columns_, "update")
         new, seen = continue_series(self.scaler_, y.to_numpy(dtype=np.float64), self._context[-1])
         seen = np.ones(new.shape, bool) if seen is None else seen
-        exogenous = self._continued_covariates(X, y.index, "update")
+        last = None if self.covariates_ is None else self._covariate_context[-1]
+        exogenous = scaled_covariates(self.covariates_, X, y.index, "update", last)
         if self.intervals_.uses_residuals and len(new):  # before fine-tuning
             self.intervals_.extend(self._residuals(new, seen, exogenous))
         series = np.concatenate([self._context[-self.seq_len :], new])
@@ -281,36 +283,13 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         spec = self.covariates_
         return (0, 0) if spec is None else (spec.n_future, spec.n_past)
 
-    def _continued_covariates(self, X, index: pd.Index, where: str) -> np.ndarray | None:
-        """``X``'s rows at ``index`` scaled and filled after the covariate context (None
-        without covariates)."""
-        spec = self.covariates_
-        if spec is None:
-            if X is not None:
-                raise ValueError(
-                    f"X was passed to {where}, but the forecaster was fitted without X; fit "
-                    f"with X to use covariates, or call {where} without X."
-                )
-            return None
-        if X is None:
-            raise ValueError(
-                f"X is required in {where}: the forecaster was fitted with covariates "
-                f"{list(spec.columns)}; pass X with a row for every time stamp of y."
-            )
-        rows = covariate_rows(X, index, spec.columns, where)
-        return continue_series(spec.scaler, rows, self._covariate_context[-1])[0]
-
     def _next_inputs(self, fh, X):
         """The network's inputs for the forecast from the cutoff: the lookback ``(1, L, N)``,
         with covariates the dict of :func:`~sae_forecast.training.window_inputs`."""
         lookback = self._context[None, -self.seq_len :]
         spec = self.covariates_
         if spec is None:
-            if X is not None:
-                raise ValueError(
-                    "X was passed to predict, but the forecaster was fitted without X; fit "
-                    "with X to use covariates, or predict without X."
-                )
+            scaled_covariates(None, X, None, "predict")  # refuses an X fit never saw
             return lookback
         steps = np.arange(1, self.pred_len_ + 1)
         horizon = ForecastingHorizon(steps, is_relative=True, freq=fh.freq)

@@ -30,6 +30,7 @@ __all__ = [
     "check_covariates",
     "covariate_rows",
     "horizon_covariates",
+    "scaled_covariates",
 ]
 
 
@@ -150,6 +151,32 @@ def check_covariate_rows(X, index: pd.Index, where: str):
             "stamp of y, NaN where a value is unknown."
         )
     return X
+
+
+def scaled_covariates(
+    spec: Covariates | None, X, index: pd.Index, where: str, last: np.ndarray | None = None
+) -> np.ndarray | None:
+    """``X``'s rows at ``index``, scaled with the fitted scaler and filled forward from
+    ``last`` (the scaled row before them); None for a forecaster fitted without ``X``.
+
+    Raises a ``ValueError`` when ``X`` is given to a forecaster fitted without it, or missing
+    for one fitted with it.
+    """
+    if spec is None:
+        if X is not None:
+            raise ValueError(
+                f"X was passed to {where}, but the forecaster was fitted without X; fit with X "
+                f"to use covariates, or call {where} without X."
+            )
+        return None
+    if X is None:
+        raise ValueError(
+            f"X is required in {where}: the forecaster was fitted with covariates "
+            f"{list(spec.columns)}; pass X with a row for every time stamp of y."
+        )
+    check_covariates(X)
+    rows = covariate_rows(X, index, spec.columns, where)
+    return continue_series(spec.scaler, rows, last)[0]
 
 
 def horizon_covariates(

@@ -16,7 +16,7 @@ import torch
 
 from sae_forecast.data import continue_series
 from sae_forecast.forecasting._checks import check_columns_match
-from sae_forecast.forecasting._exogenous import check_covariates, covariate_rows
+from sae_forecast.forecasting._exogenous import scaled_covariates
 from sae_forecast.forecasting._intervals import diagonal_residuals
 from sae_forecast.training import SeriesWindows, window_inputs
 
@@ -133,27 +133,13 @@ class WindowMethods:
         check_columns_match(y, self.columns_, where)
         return continue_series(self.scaler_, y.to_numpy(dtype=np.float64))
 
-    def _scaled_covariates(self, X, index, where: str) -> np.ndarray | None:
-        """``X``'s rows at ``index``, scaled with the fitted covariate scaler and filled."""
-        spec = self.covariates_
-        if spec is None:
-            if X is not None:
-                raise ValueError(
-                    f"X was passed to {where}, but the forecaster was fitted without X; "
-                    f"call {where} without X, or fit with X."
-                )
-            return None
-        if X is None:
-            raise ValueError(
-                f"X is required in {where}: the forecaster was fitted with covariates "
-                f"{list(spec.columns)}; pass X with a row for every time stamp of y."
-            )
-        check_covariates(X)
-        return continue_series(spec.scaler, covariate_rows(X, index, spec.columns, where))[0]
+    def _checked_covariates(self, X, y, where: str):
+        """``X``'s rows at ``y``'s time stamps, scaled and filled (None without covariates)."""
+        return scaled_covariates(self.covariates_, X, y.index, where)
 
     def _scored_windows(self, y, X, start: int, where: str) -> SeriesWindows:
         series, observed = self._scaled(y, where)
-        covariates = self._scaled_covariates(X, y.index, where)
+        covariates = self._checked_covariates(X, y, where)
         windows = SeriesWindows(
             series[start:],
             self.seq_len,
@@ -274,7 +260,7 @@ class WindowMethods:
                 f"first >= {least}."
             )
         series, observed = self._scaled(y, "row_residuals")
-        covariates = self._scaled_covariates(X, y.index, "row_residuals")
+        covariates = self._checked_covariates(X, y, "row_residuals")
         return self._origin_residuals(series, observed, first, covariates)
 
     def _origin_residuals(self, series, observed, first: int, covariates=None) -> np.ndarray:

@@ -312,8 +312,11 @@ class GatedCovariateProjection(CovariateProjection):
 
 
 class CovariateTokens(nn.Module):
-    """Covariates as extra variate tokens (iTransformer): one token per covariate column.
+    """Covariates as variate tokens (iTransformer): one token per covariate column.
 
+    :class:`~sae_forecast.nn.iTransformer` gives these tokens to its encoder as memory:
+    read-only keys and values that the channels' tokens attend to in every layer, never
+    queries and never updated, so each covariate costs a key, not a token of encoder work.
     Future-known columns are embedded by one ``Linear(seq_len + pred_len, d_model)`` shared by
     all of them, past-only columns (lookback rows only) by one ``Linear(seq_len, d_model)``, as
     iTransformer embeds every variate with one map. The layers are seeded like every

@@ -19,9 +19,12 @@ class iTransformer(Backbone):
 
     Each channel's whole window becomes one ``d_model`` token through the channel embedding;
     a post-LayerNorm encoder (with a final LayerNorm) attends across channels; a linear
-    projector maps each token to the horizon. Covariates become extra variate tokens
-    (:class:`~sae_forecast.nn.CovariateTokens`) after the channels' tokens; the encoder attends
-    over all of them and only the channels' tokens are projected to the horizon.
+    projector maps each token to the horizon. Covariates become variate tokens of their own
+    (:class:`~sae_forecast.nn.CovariateTokens`) that are read, never encoded: in every layer
+    the channels' tokens attend over the channels' and the covariates' tokens together (the
+    covariate tokens join the keys and values only, as TimeXer reads exogenous variates), and
+    only the channels' tokens pass through the residuals, norms and feed-forward blocks and are
+    projected to the horizon: a covariate adds a key and a value, not a token to encode.
 
     Parameters
     ----------
@@ -70,6 +73,11 @@ class iTransformer(Backbone):
     ...     96, 24, n_channels=5, embedding="lightsae", pool_size=2, d_model=16, n_heads=2, d_ff=16
     ... )
     >>> model(torch.randn(4, 96, 5)).shape
+    torch.Size([4, 24, 5])
+    >>> with_calendar = iTransformer(
+    ...     96, 24, n_channels=5, d_model=16, n_heads=2, d_ff=16, n_future_covariates=2
+    ... )
+    >>> with_calendar(torch.randn(4, 96, 5), torch.randn(4, 96 + 24, 2)).shape
     torch.Size([4, 24, 5])
     """
 
@@ -133,5 +141,7 @@ class iTransformer(Backbone):
         targets = self.embedding(z.transpose(1, 2))  # (B, N, d_model)
         extra = self.covariate_tokens(covariates)  # (B, C, d_model)
         tokens = self.dropout(torch.cat([targets, extra], dim=1))  # (B, N+C, d_model)
-        encoded = self.encoder(tokens)[:, : self.n_channels]  # (B, N, d_model)
+        # the channels' tokens are encoded; the covariates' tokens are read-only keys and values
+        memory = tokens[:, self.n_channels :]  # (B, C, d_model)
+        encoded = self.encoder(tokens[:, : self.n_channels], memory)  # (B, N, d_model)
         return self.projector(encoded).transpose(1, 2)  # (B, H, N)

@@ -274,3 +274,30 @@ def test_rlinear_learns_a_target_driven_by_a_future_covariate():
     with_covariate = train(RLinear(SEQ_LEN, PRED_LEN, 1, n_future_covariates=1), True)
     without = train(RLinear(SEQ_LEN, PRED_LEN, 1), False)
     assert with_covariate < 0.01 * without, (with_covariate, without)
+
+
+def test_itransformer_encodes_the_channels_tokens_with_the_covariates_tokens_as_memory():
+    model = _build("iTransformer", 2, 1, revin=False, dropout=0.0).eval()
+    fed = []
+    for layer in model.encoder.layers:
+        layer.ff_in.register_forward_hook(lambda _m, args, _o: fed.append(args[0].shape[1]))
+    x, covariates = _inputs(3)
+    with torch.no_grad():
+        out = model(x, covariates)
+        targets = model.embedding(x.transpose(1, 2))  # (B, N, d)
+        encoded = model.encoder(targets, memory=model.covariate_tokens(covariates))  # (B, N, d)
+        expected = model.projector(encoded).transpose(1, 2)  # (B, H, N)
+    assert set(fed) == {N_CHANNELS}  # covariate tokens never reach a feed-forward block
+    torch.testing.assert_close(out, expected)
+
+
+def test_itransformer_with_covariates_adds_only_the_covariate_token_maps():
+    plain = set(build_backbone("iTransformer", "lightsae").state_dict())
+    with_covariates = set(_build("iTransformer", 2, 1).state_dict())
+    assert plain <= with_covariates
+    assert sorted(with_covariates - plain) == [
+        "covariate_tokens.future.bias",
+        "covariate_tokens.future.weight",
+        "covariate_tokens.past.bias",
+        "covariate_tokens.past.weight",
+    ]

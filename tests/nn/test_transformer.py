@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from sae_forecast.nn.transformer import (
+    EncoderLayer,
     MultiHeadSelfAttention,
     TransformerEncoder,
     force_manual_attention,
@@ -169,3 +171,162 @@ def test_backbone_eval_forward_is_the_same_on_both_paths(monkeypatch, backbone, 
     assert len(manual_calls) == options["n_layers"]
     assert torch.allclose(manual_out, sdpa, atol=1e-5)
     assert torch.equal(force_manual_attention(model, force=False)(x), sdpa)
+
+
+def _written_out_attention(attn: MultiHeadSelfAttention, x, memory):
+    """Attention from ``x`` over ``cat(x, memory)``, one batch row and one head at a time."""
+    d_model = x.shape[-1]
+    head_dim = d_model // attn.n_heads
+    w, b = attn.qkv.weight, attn.qkv.bias
+    rows = []
+    for x_row, m_row in zip(x, memory, strict=True):
+        both = torch.cat([x_row, m_row])  # (T+M, d): every token that is read
+        q = x_row @ w[:d_model].T + b[:d_model]  # (T, d): queries from x only
+        k = both @ w[d_model : 2 * d_model].T + b[d_model : 2 * d_model]  # (T+M, d)
+        v = both @ w[2 * d_model :].T + b[2 * d_model :]  # (T+M, d)
+        heads = []
+        for h in range(attn.n_heads):
+            cols = slice(h * head_dim, (h + 1) * head_dim)
+            weights = torch.softmax(q[:, cols] @ k[:, cols].T / head_dim**0.5, dim=-1)  # (T, T+M)
+            heads.append(weights @ v[:, cols])  # (T, head_dim)
+        rows.append(attn.out(torch.cat(heads, dim=-1)))  # (T, d)
+    return torch.stack(rows)  # (B, T, d)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_attention_with_memory_matches_a_written_out_reference(force):
+    attn = MultiHeadSelfAttention(8, 2, dropout=0.0).eval()
+    attn.force_manual = force
+    x, memory = 2 * torch.randn(3, 4, 8), 2 * torch.randn(3, 2, 8)
+    with torch.no_grad():
+        out = attn(x, memory)
+        expected = _written_out_attention(attn, x, memory)
+        self_only = _written_out_attention(attn, x, memory[:, :0])
+    assert out.shape == (3, 4, 8)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(attn(x).detach(), self_only, atol=1e-5, rtol=1e-5)
+
+
+def test_memory_changes_the_output_and_receives_gradients():
+    attn = MultiHeadSelfAttention(8, 2).eval()
+    x = torch.randn(2, 4, 8)
+    memory = torch.randn(2, 3, 8, requires_grad=True)
+    out = attn(x, memory)
+    assert not torch.allclose(out, attn(x), atol=1e-4)
+    assert not torch.allclose(out, attn(x, memory + 1.0), atol=1e-4)
+    out.square().sum().backward()
+    assert memory.grad.abs().min() > 0
+
+
+def test_attention_with_memory_is_self_attention_over_both_restricted_to_x():
+    attn = MultiHeadSelfAttention(8, 2).eval()
+    x, memory = torch.randn(2, 4, 8), torch.randn(2, 3, 8)
+    with torch.no_grad():
+        joint = attn(torch.cat([x, memory], dim=1))[:, :4]  # memory tokens as queries too
+        torch.testing.assert_close(attn(x, memory), joint, atol=1e-5, rtol=1e-5)
+        # empty memory is no memory
+        torch.testing.assert_close(attn(x, memory[:, :0]), attn(x), atol=1e-6, rtol=0)
+
+
+def _paths_with_memory(attn: MultiHeadSelfAttention, x, memory):
+    """Output and gradients of ``x`` and ``memory`` through SDPA, then the manual path."""
+    results = []
+    for force in (False, True):
+        attn.force_manual = force
+        x_, m_ = x.clone().requires_grad_(True), memory.clone().requires_grad_(True)
+        out = attn(x_, m_)
+        out.square().sum().backward()
+        results.append((out.detach(), x_.grad, m_.grad))
+    return results
+
+
+@pytest.mark.parametrize("train", [False, True])
+@pytest.mark.parametrize(
+    ("batch", "tokens", "memory_tokens", "d_model", "n_heads", "max_scores"),
+    [
+        (2, 1, 2, 16, 4, None),  # one target token, two covariate tokens (EPF)
+        (5, 6, 3, 24, 3, None),
+        (6, 5, 3, 8, 2, 2 * 2 * 5 * 8),  # 2 rows per chunk: the checkpointed chunks
+    ],
+)
+def test_sdpa_and_manual_attention_agree_with_memory(
+    monkeypatch, train, batch, tokens, memory_tokens, d_model, n_heads, max_scores
+):
+    from sae_forecast.nn import transformer
+
+    if max_scores is not None:
+        monkeypatch.setattr(transformer, "MAX_SCORES_PER_CHUNK", max_scores)
+    attn = MultiHeadSelfAttention(d_model, n_heads, dropout=0.0).train(train)
+    x = 2 * torch.randn(batch, tokens, d_model)
+    memory = 2 * torch.randn(batch, memory_tokens, d_model)
+    (sdpa, *sdpa_grads), (manual, *manual_grads) = _paths_with_memory(attn, x, memory)
+    torch.testing.assert_close(manual, sdpa, atol=1e-5, rtol=1e-5)
+    for manual_grad, sdpa_grad in zip(manual_grads, sdpa_grads, strict=True):
+        torch.testing.assert_close(manual_grad, sdpa_grad, atol=1e-5, rtol=1e-5)
+
+
+def _chunked_memory_run(monkeypatch, max_scores, recompute=True, dropout=0.0):
+    from sae_forecast.nn import transformer
+
+    monkeypatch.setattr(transformer, "MAX_SCORES_PER_CHUNK", max_scores)
+    if not recompute:
+        monkeypatch.setattr(transformer, "checkpoint", lambda f, *a, **_: f(*a))
+    chunks = []
+    manual = transformer._manual_attention
+    monkeypatch.setattr(
+        transformer, "_manual_attention", lambda q, *a: chunks.append(len(q)) or manual(q, *a)
+    )
+    torch.manual_seed(0)
+    attn = force_manual_attention(MultiHeadSelfAttention(8, 2, dropout=dropout).train())
+    attn.dropout.generator = torch.Generator().manual_seed(11)
+    x = torch.randn(6, 5, 8, requires_grad=True)
+    memory = torch.randn(6, 3, 8, requires_grad=True)
+    out = attn(x, memory)
+    out.square().sum().backward()
+    return chunks, out.detach(), x.grad, memory.grad, attn.qkv.weight.grad
+
+
+def test_chunked_attention_with_memory_agrees_with_unchunked(monkeypatch):
+    # scores per row: 2 heads x 5 queries x 8 keys = 80; the chunk size counts the memory keys
+    chunks, *chunked = _chunked_memory_run(monkeypatch, max_scores=2 * 80 + 79)
+    assert chunks[:3] == [2, 2, 2]  # three checkpointed chunks of 2 rows (then recomputed)
+    whole_chunks, *whole = _chunked_memory_run(monkeypatch, max_scores=6 * 80)
+    assert whole_chunks == [6]
+    for a, b in zip(chunked, whole, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_chunked_attention_with_memory_recomputes_the_same_dropout_masks(monkeypatch):
+    _, *out = _chunked_memory_run(monkeypatch, 2 * 80, recompute=True, dropout=0.3)
+    _, *ref = _chunked_memory_run(monkeypatch, 2 * 80, recompute=False, dropout=0.3)
+    assert torch.equal(out[0], ref[0])
+    for a, b in zip(out[1:], ref[1:], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_encoder_layer_reads_memory_without_updating_it():
+    layer = EncoderLayer(8, 2, 16, dropout=0.0).eval()
+    fed = []
+    layer.ff_in.register_forward_hook(lambda _m, args, _o: fed.append(args[0].shape))
+    x, memory = torch.randn(3, 4, 8), torch.randn(3, 2, 8)
+    with torch.no_grad():
+        out = layer(x, memory)
+        attended = layer.norm1(x + layer.attention(x, memory))  # attention over x and memory
+        expected = layer.norm2(attended + layer.ff_out(F.gelu(layer.ff_in(attended))))
+    assert out.shape == (3, 4, 8)
+    assert set(fed) == {torch.Size([3, 4, 8])}  # the feed-forward sees the tokens of x only
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=1e-5)
+    assert not torch.allclose(out, layer(x).detach(), atol=1e-4)
+
+
+def test_encoder_gives_the_same_memory_to_every_layer():
+    enc = TransformerEncoder(8, 2, 16, 2, dropout=0.0).eval()
+    x, memory = torch.randn(3, 4, 8), torch.randn(3, 2, 8)
+    first, second = enc.layers
+    with torch.no_grad():
+        out = enc(x, memory)
+        every = enc.norm(second(first(x, memory), memory))
+        first_only = enc.norm(second(first(x, memory)))
+    assert out.shape == (3, 4, 8)
+    torch.testing.assert_close(out, every, atol=1e-6, rtol=1e-5)
+    assert not torch.allclose(out, first_only, atol=1e-4)

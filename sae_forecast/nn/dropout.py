@@ -115,7 +115,8 @@ class SeededDropout(nn.Module):
         >>> isinstance(drop.draw_seed(), int)
         True
         """
-        return int(torch.randint(0, 2**62, (1,), generator=self.generator))
+        device = None if self.generator is None else self.generator.device  # a CUDA generator
+        return int(torch.randint(0, 2**62, (1,), generator=self.generator, device=device))
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -380,15 +380,12 @@ def test_calendar_features_from_sktime_datetimefeatures_in_a_pipeline():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("cls", list(SMALL))
-def test_covariates_on_cuda_forecast_as_on_the_cpu(cls):
-    y, X = driven(n_rows=200)
-    forecasts = []
-    for device in ("cpu", "cuda"):
-        fitted = tiny(
-            cls, future_covariates=["forecast"], device=device, interval_method="quantile"
-        )
-        fitted.fit(y[:150], X=X[:150]).update(y[150:170], X=X[150:170])
-        assert next(fitted.model_.parameters()).device.type == device
-        forecasts.append(fitted.predict_quantiles([1, 2, 3], X=X[170:176], alpha=[0.1, 0.5]))
-    # trained on another device the weights differ in the last bits; the forecasts agree
-    np.testing.assert_allclose(forecasts[1].to_numpy(), forecasts[0].to_numpy(), atol=0.05)
+def test_covariates_on_cuda_are_learned_as_on_the_cpu(cls):
+    y, X = driven()
+    split = 480
+    fitted = tiny(cls, future_covariates=["forecast"], batch_size=8, device="cuda")
+    fitted.fit(y[:split], X=X[:split]).update(y[split:500], X=X[split:500])
+    assert next(fitted.model_.parameters()).device.type == "cuda"
+    assert held_out_mse(fitted, y, X, 500) < 0.1  # without X about 0.9 (scaled)
+    bands = fitted.predict_interval([1, 2, 3], X=X[500:506], coverage=0.9)
+    assert np.isfinite(bands.to_numpy()).all()

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sae_forecast.nn.dropout import SeededDropout, apply_mask, keep_mask
+from sae_forecast.nn.seeding import attach_generator
 
 
 @pytest.mark.parametrize("p", [0.05, 0.1, 0.5, 0.9])
@@ -71,3 +72,15 @@ def test_apply_mask_keeps_only_the_boolean_mask_for_backward():
     assert len(saved) == 1 and saved[0].dtype == torch.bool
     out.sum().backward()
     assert torch.equal(x.grad, mask.float() * 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_seeds_are_drawn_from_a_cuda_generator():
+    from sae_forecast.nn import iTransformer
+
+    drop = SeededDropout(0.1)
+    drop.generator = torch.Generator(device="cuda").manual_seed(0)
+    assert isinstance(drop.draw_seed(), int)
+    model = iTransformer(16, 4, 3, d_model=8, n_heads=2, d_ff=8, dropout=0.1).cuda().train()
+    attach_generator(model, torch.Generator(device="cuda").manual_seed(0))
+    model(torch.randn(2, 16, 3, device="cuda")).sum().backward()  # attention dropout on cuda

@@ -48,6 +48,8 @@ def test_generated_pages_state_their_command():
         "analysis/ablation.md",
         "analysis/mechanism.md",
         "benchmarks/gaps/gaps.md",
+        "benchmarks/covariates/covariates.md",
+        "benchmarks/covariates/cuda/covariates.md",
         "benchmarks/fleet/fleet.md",
         "benchmarks/scaling.md",
         "benchmarks/intervals/calibration.md",

@@ -33,6 +33,7 @@ def test_python_block_runs(index, data_home, monkeypatch, capsys):
 
 
 def test_readme_has_the_code_blocks_it_promises():
-    assert len(BLOCKS) == 4
+    assert len(BLOCKS) == 5
     assert "fit(y_train)" in BLOCKS[0] and "ForecastingGridSearchCV" in BLOCKS[1]
     assert "GridSearchCV(\n    net" in BLOCKS[2] and "Imputer" in BLOCKS[3]
+    assert "fit(y.iloc[:3976], X=" in BLOCKS[4] and "X=X.iloc[3976:]" in BLOCKS[4]

@@ -24,7 +24,8 @@ UNRECORDED = {  # study: cells never computed, so make bench-docs computes them
 
 def test_the_makefile_runs_every_study_with_a_published_page():
     assert sorted({argv[0] for argv in COMMANDS}) == [
-        "accuracy", "analysis", "calibration", "fleet", "gaps", "overhead", "scaling", "speed",
+        "accuracy", "analysis", "calibration", "covariates", "fleet", "gaps", "overhead",
+        "scaling", "speed",
     ]  # fmt: skip
 
 

@@ -74,7 +74,7 @@ def backbone_parameters(backbone: type) -> list[inspect.Parameter]:
     --------
     >>> from sae_forecast.nn import RLinear
     >>> [p.name for p in backbone_parameters(RLinear)]
-    ['dropout', 'revin', 'revin_affine']
+    ['dropout', 'revin', 'revin_affine', 'covariate_gates']
     """
     return [
         p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
@@ -135,7 +135,7 @@ def declared_parameters(cls: type) -> list[inspect.Parameter]:
     --------
     >>> from sae_forecast.forecasting import LightSAERLinearForecaster
     >>> [p.name for p in declared_parameters(LightSAERLinearForecaster)][-4:]
-    ['accelerator', 'dropout', 'revin', 'revin_affine']
+    ['dropout', 'revin', 'revin_affine', 'covariate_gates']
     """
     found: dict[str, inspect.Parameter] = {}
     for owner in reversed(cls.__mro__):

@@ -36,6 +36,7 @@ lr                  | 0.0         | ValueError | a finite float > 0 (the initial
 patience            | 0           | ValueError | an int >= 1 (epochs without improvement before e
 validation_size     | 1.0         | ValueError | a fraction of the windows in [0, 1) or a number o
 scale               | None        | TypeError  | True or False
+future_covariates   | 'load'      | ValueError | "all" or a list of distinct column names of X (t
 fine_tune_epochs    | -1          | ValueError | an int >= 0 (epochs trained by update(..., updat
 interval_method     | 'bootstrap' | ValueError | one of ['conformal', 'quantile']
 quantile_levels     | (0.1, 0.9)  | ValueError | None or at least two increasing levels strictly
@@ -52,6 +53,7 @@ dropout             | 1.0         | ValueError | a float in [0, 1) (a probabilit
 head_dropout        | -0.1        | ValueError | a float in [0, 1) (a probability)
 revin               | 'yes'       | TypeError  | True or False
 revin_affine        | 1           | TypeError  | True or False
+covariate_gates     | 'yes'       | TypeError  | True or False
 d_model             | 0           | ValueError | an int >= 1 (token width)
 n_heads             | 0           | ValueError | an int >= 1 (attention heads)
 d_ff                | 64.0        | TypeError  | an int >= 1 (feed-forward width)

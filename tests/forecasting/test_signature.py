@@ -77,6 +77,7 @@ class _WrongDefault(LightSAEForecaster):
     dropout: float = 0.5  # RLinear says 0.0
     revin: bool = True
     revin_affine: bool = False
+    covariate_gates: bool = False
     _defaults = {"lr": 1e-3}  # the base writes lr=0.001, the declaration says 0.005
 
 
@@ -84,6 +85,7 @@ class _MissingOne(LightSAEForecaster):
     _backbone = RLinear
     dropout: float = 0.0
     revin: bool = True
+    covariate_gates: bool = False
 
 
 def test_a_declaration_that_diverges_from_its_source_is_reported():

@@ -2,8 +2,10 @@
 
 ``python -m tests.fingerprints OUT.json`` writes them; ``tests/test_fingerprints.py`` compares
 the current code with the committed ``tests/fingerprints.json``, recorded before the
-architecture refactor. Each case returns the SHA-256 of the trained weights (bitwise) and a
-few forecast values (compared with a tolerance where the CPU differs from the recording one).
+architecture refactor (``RLinear-quantile`` re-recorded when ``interval_method="quantile"``
+became conformalized quantiles with a floor under the head's spreads, issue 20). Each case
+returns the SHA-256 of the trained weights (bitwise) and a few forecast values (compared with
+a tolerance where the CPU differs from the recording one).
 """
 
 from __future__ import annotations
@@ -73,10 +75,13 @@ def cases() -> dict:
     frame = series(gaps=True)
     forecaster = FORECASTERS["RLinear"](**COMMON, interval_method="quantile", random_state=1)
     out["RLinear-quantile"] = _record(forecaster.fit(frame.iloc[:200]), frame)
-    forecaster = FORECASTERS["RMLP"](**COMMON, **TINY_SIZES["RMLP"], random_state=2)
+    # the update cases check split conformal's rolling window, the default when recorded
+    forecaster = FORECASTERS["RMLP"](
+        **COMMON, **TINY_SIZES["RMLP"], interval_method="conformal", random_state=2
+    )
     forecaster.fit(frame.iloc[:180]).update(frame.iloc[180:200])
     out["RMLP-update"] = _record(forecaster, frame)
-    forecaster = FORECASTERS["RLinear"](**COMMON, random_state=3)
+    forecaster = FORECASTERS["RLinear"](**COMMON, interval_method="conformal", random_state=3)
     forecaster.fit(frame.iloc[:180]).update(frame.iloc[180:200], update_params=False)
     out["RLinear-update-no-params"] = _record(forecaster, frame)
     devices = [series(seed=s, gaps=True) for s in (4, 5)]

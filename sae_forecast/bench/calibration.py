@@ -31,11 +31,13 @@ that calibrate it (1 when the two periods are alike).
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from sae_forecast.bench.interval_peers import neuralforecast_scores, peer_scores
 from sae_forecast.bench.interval_scores import CHUNK, COVERAGES, LEVELS, IntervalScore
@@ -45,13 +47,24 @@ from sae_forecast.bench.runner import Cell
 from sae_forecast.bench.runs import protocol_forecaster, series, train
 from sae_forecast.bench.speed import interleaved_medians
 from sae_forecast.data import CATALOG, split_borders
-from sae_forecast.forecasting import FORECASTERS, SplitConformal
+from sae_forecast.forecasting import (
+    FORECASTERS,
+    AdaptiveConformal,
+    QuantileHead,
+    SplitConformal,
+)
 
 KEY = ("key", "method")
 DEFAULT_OUT = "docs/benchmarks/intervals"
 CAPPED_ROWS = 1000  # the static calibration on the most recent validation rows only
 NEURALFORECAST = "neuralforecast iTransformer"
 CONFORMAL = ("conformal", f"conformal, last {CAPPED_ROWS} rows", "conformal rolling")
+ADAPTIVE = {  # row -> AdaptiveConformal settings; "adaptive" is the forecasters' default
+    "adaptive": {},
+    "adaptive, step 0.02": {"step_size": 0.02},
+    "adaptive, per channel": {"pooled": False},
+}
+QUANTILE = ("quantile head", "quantile conformal", "quantile adaptive")
 
 
 def _scaled(forecaster, values: np.ndarray) -> np.ndarray:
@@ -77,36 +90,108 @@ def _chunks(forecaster, frame, borders, size: int, alpha=LEVELS):
         )
 
 
-def conformal_scores(forecaster, frame, borders, refresh: int) -> dict:
-    """Scores over every test window of the static calibration (the default, every
-    validation row; and the last ``CAPPED_ROWS`` of them) and the rolling one, with times."""
+def _test_scores(forecaster, frame, borders):
+    """The interval method's scores of the calibration rows and every test row, and how many
+    of them calibrate (the rows the fit's calibration used, up to the first test target)."""
     size = len(forecaster.intervals_.residuals)
     first_target = borders["test"][0] + SEQ_LEN
     first = max(first_target - size, SEQ_LEN + forecaster.pred_len_ - 1)
-    residuals = forecaster.row_residuals(frame.iloc[: borders["test"][1]], first=first)
-    n_calibration = first_target - first
+    scores = forecaster.row_scores(frame.iloc[: borders["test"][1]], first=first)
+    return scores, first_target - first
+
+
+def season(freq: str) -> int:
+    """Rows per seasonal period of the MASE's naive forecast: a day below daily sampling,
+    a week for daily data, a year of weeks above.
+
+    Examples
+    --------
+    >>> season("h"), season("10min"), season("D"), season("7D")
+    (24, 144, 7, 52)
+    """
+    first, second = pd.date_range("2000-01-03", periods=2, freq=freq)
+    step = second - first
+    day = pd.Timedelta("1D")
+    return int(day / step) if step < day else 7 if step == day else 52
+
+
+def naive_scale(forecaster, frame, borders, freq: str) -> np.ndarray:
+    """Each channel's mean absolute error of the seasonal naive forecast on the training
+    rows, in the forecaster's scaled units (the MASE's denominator)."""
+    train = _scaled(forecaster, frame.iloc[: borders["train"][1]].to_numpy(np.float64))
+    lag = season(freq)
+    return np.nanmean(np.abs(train[lag:] - train[:-lag]), axis=0)
+
+
+def _scorers(names, forecaster, naive) -> dict:
+    scaler = forecaster.scaler_
+    return {name: IntervalScore(naive=naive, mean=scaler.mean, std=scaler.std) for name in names}
+
+
+def conformal_scores(forecaster, frame, borders, refresh: int, naive=None) -> dict:
+    """Scores over every test window of the static calibration (every validation row; and
+    the last ``CAPPED_ROWS`` of them), the rolling one, and the adaptive ones (the rolling
+    window read at levels moved online: what ``update`` with ``update_params=False`` does),
+    with times."""
+    residuals, n_calibration = _test_scores(forecaster, frame, borders)
+    size = len(forecaster.intervals_.residuals)
     capped = SplitConformal(size=CAPPED_ROWS).calibrate(residuals[:n_calibration])
     capped = capped.offsets(LEVELS)[None]  # (1, Q, H, N)
-    scores = {name: IntervalScore() for name in CONFORMAL}
-    seconds = {"predict_s": 0.0, "interval_s": 0.0}
+    adaptive = {
+        name: AdaptiveConformal(size, **settings).calibrate(residuals[:n_calibration])
+        for name, settings in ADAPTIVE.items()
+    }
+    scores = _scorers([*CONFORMAL, *ADAPTIVE], forecaster, naive)
+    seconds = {"predict_s": 0.0, "interval_s": 0.0, "adapt_s": 0.0}
     for start, forecasts in _chunks(forecaster, frame, borders, refresh * max(1, CHUNK // refresh)):
         seconds["predict_s"] += forecasts.seconds
         seconds["interval_s"] += forecasts.interval_seconds
         point = forecasts.point[:, None]
         _add(scores[CONFORMAL[0]], forecaster, forecasts.quantiles, forecasts)
         _add(scores[CONFORMAL[1]], forecaster, point + capped, forecasts)
-        rolling = point + rolling_offsets(
-            residuals, n_calibration + start, len(point), refresh, size
-        )
+        origin = n_calibration + start
+        rolling = point + rolling_offsets(residuals, origin, len(point), refresh, size)
         _add(scores[CONFORMAL[2]], forecaster, rolling, forecasts)
+        for name, method in adaptive.items():
+            began = time.perf_counter()
+            offsets = online_quantiles(method, None, residuals, origin, len(point), refresh)
+            seconds["adapt_s"] += time.perf_counter() - began
+            _add(scores[name], forecaster, point + offsets, forecasts)
     shift = {"test/valid |error|": _error_ratio(residuals, n_calibration)}
     return {name: {**score.result(), **seconds, **shift} for name, score in scores.items()}
+
+
+def online_quantiles(method, head, scores, origin: int, n_windows: int, refresh: int):
+    """Quantiles (offsets from the point forecast when ``head`` is None) ``(n_windows, Q, H,
+    N)`` at ``LEVELS`` of windows whose first target is score row ``origin`` onwards: every
+    ``refresh`` windows the calibrated ``method`` is read, then extended with the scores of
+    the ``refresh`` rows those windows start at (what ``update`` gives it). ``head``: the
+    windows' quantile outputs ``(n_windows, H, N, Q)``, original units.
+
+    Examples
+    --------
+    >>> scores = np.concatenate([np.linspace(-1, 1, 9)[:, None, None], np.full((4, 1, 1), 5.0)])
+    >>> method = AdaptiveConformal(step_size=0.1).calibrate(scores[:9])
+    >>> upper = online_quantiles(method, None, scores, 9, 4, 2)[:, -1, 0, 0]
+    >>> bool(upper[0] == upper[1] == 1.0), bool(upper[2] == 5.0)
+    (True, True)
+    """
+    n_levels = len(LEVELS)
+    quantiles = np.empty((n_windows, n_levels, *scores.shape[1:]), np.float64)
+    for row in range(0, n_windows, refresh):
+        block = slice(row, min(n_windows, row + refresh))
+        if head is None:
+            quantiles[block] = method.offsets(LEVELS)
+        else:
+            quantiles[block] = np.moveaxis(method.quantiles(None, head[block], LEVELS), 0, 1)
+        method.extend(scores[origin + row : origin + block.stop])
+    return quantiles
 
 
 def rolling_offsets(residuals, origin: int, n_windows: int, refresh: int, size: int):
     """Offsets ``(n_windows, Q, H, N)`` of windows whose first target is residual row
     ``origin`` onwards, recalibrated every ``refresh`` windows on the ``size`` rows before
-    (what ``update`` with ``update_params=False`` does).
+    (what ``update`` with ``update_params=False`` does with split conformal).
 
     Examples
     --------
@@ -133,14 +218,28 @@ def _error_ratio(residuals: np.ndarray, n_calibration: int) -> float:
         return float(np.nanmedian(test / calibration))
 
 
-def quantile_scores(forecaster, frame, borders) -> dict:
-    """Scores of a quantile-trained forecaster over every test window, and its times."""
-    score, seconds = IntervalScore(), {"predict_s": 0.0, "interval_s": 0.0}
-    for _, forecasts in _chunks(forecaster, frame, borders, CHUNK):
+def quantile_scores(forecaster, frame, borders, refresh: int, naive=None) -> dict:
+    """Scores of a quantile-trained forecaster over every test window: its head's bands as
+    trained, conformalized on the validation tail (the fit's calibration), and adapted online
+    every ``refresh`` rows; with times."""
+    scores, n_calibration = _test_scores(forecaster, frame, borders)
+    static = forecaster.intervals_
+    online = copy.deepcopy(static)
+    head_only = QuantileHead(static.levels)
+    result = _scorers(QUANTILE, forecaster, naive)
+    seconds = {"predict_s": 0.0, "interval_s": 0.0, "adapt_s": 0.0}
+    for start, forecasts in _chunks(forecaster, frame, borders, refresh * max(1, CHUNK // refresh)):
         seconds["predict_s"] += forecasts.seconds
         seconds["interval_s"] += forecasts.interval_seconds
-        _add(score, forecaster, forecasts.quantiles, forecasts)
-    return {"quantile": {**score.result(), **seconds}}
+        raw = np.moveaxis(head_only.quantiles(None, forecasts.head, LEVELS), 0, 1)
+        _add(result[QUANTILE[0]], forecaster, raw, forecasts)
+        _add(result[QUANTILE[1]], forecaster, forecasts.quantiles, forecasts)
+        began = time.perf_counter()
+        origin, n_windows = n_calibration + start, len(forecasts.point)
+        adapted = online_quantiles(online, forecasts.head, scores, origin, n_windows, refresh)
+        seconds["adapt_s"] += time.perf_counter() - began
+        _add(result[QUANTILE[2]], forecaster, adapted, forecasts)
+    return {name: {**score.result(), **seconds} for name, score in result.items()}
 
 
 def sktime_call_ms(forecaster, repeats: int = 20) -> dict:
@@ -151,6 +250,26 @@ def sktime_call_ms(forecaster, repeats: int = 20) -> dict:
         "predict_interval_ms": lambda: forecaster.predict_interval(fh=fh, coverage=COVERAGES),
     }
     return interleaved_medians(calls, repeats, warmup=0)
+
+
+def update_call_ms(forecaster, frame, borders, refresh: int, repeats: int = 5) -> dict:
+    """Median ms of ``update`` with the ``refresh`` rows after the fit
+    (``update_params=False``, on a fresh copy each round), and of the interval method's
+    online step in it (``intervals_.extend`` with those rows' scores)."""
+    first = borders["test"][0]
+    rows = frame.iloc[first : first + refresh]
+    scores = forecaster.row_scores(frame.iloc[: first + refresh], first=first)
+    times = {"update_ms": [], "extend_ms": []}
+    for _ in range(repeats):
+        copied = copy.deepcopy(forecaster)
+        began = time.perf_counter()
+        copied.update(rows, update_params=False)
+        times["update_ms"].append(1e3 * (time.perf_counter() - began))
+        method = copy.deepcopy(forecaster.intervals_)
+        began = time.perf_counter()
+        method.extend(scores)
+        times["extend_ms"].append(1e3 * (time.perf_counter() - began))
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def _protocol(run: Run, args):
@@ -184,14 +303,14 @@ def _calibration_seconds(forecaster, frame, borders) -> float:
 
 def _kept(record: dict) -> dict:
     names = ("mse", "mae", "test_windows", "epochs", "lr", "n_channels", "fit_s", "train_s")
-    names += ("calibration_s", "predict_ms", "predict_interval_ms")
+    names += ("calibration_s", "predict_ms", "predict_interval_ms", "update_ms", "extend_ms")
     return {name: record[name] for name in names if name in record}
 
 
 def methods(run: Run, args) -> list[str]:
     """The rows one dataset and backbone gets, in the order they are computed."""
-    names = list(CONFORMAL) * ("conformal" in args.methods)
-    names += ["quantile"] * ("quantile" in args.methods)
+    names = [*CONFORMAL, *ADAPTIVE] * ("conformal" in args.methods)
+    names += list(QUANTILE) * ("quantile" in args.methods)
     names += ["ConformalIntervals"] * bool(args.peer_windows)
     wants_nf = "neuralforecast" in args.methods and run.backbone == "iTransformer"
     return names + [NEURALFORECAST] * wants_nf
@@ -214,6 +333,7 @@ def _conformal_fit(run: Run, args):
     frame, borders = _protocol(run, args)
     forecaster, record = _fit(run, frame, args)
     record["calibration_s"] = _calibration_seconds(forecaster, frame, borders)
+    record.update(update_call_ms(forecaster, frame, borders, args.refresh))
     return forecaster, record
 
 
@@ -227,17 +347,33 @@ def _row(run: Run, method: str, args) -> dict:
         settings = protocol_forecaster(run, lr, borders)
         return neuralforecast_scores(settings, frame, borders, args)[method]
     forecaster, record = _shared(run, "fit", lambda: _conformal_fit(run, args))
-    if method in CONFORMAL:
+    naive = naive_scale(forecaster, frame, borders, CATALOG[run.dataset].freq)
+    if method in CONFORMAL or method in ADAPTIVE:
         scores = _shared(
-            run, "conformal", lambda: conformal_scores(forecaster, frame, borders, args.refresh)
+            run,
+            "conformal",
+            lambda: conformal_scores(forecaster, frame, borders, args.refresh, naive),
         )
         return {**_kept(record), **scores[method]}
-    if method == "quantile":
-        parameters = {**dict(run.parameters), "interval_method": "quantile"}
-        quantile_run = replace(run, lrs=(forecaster.lr,), parameters=tuple(parameters.items()))
-        fitted, quantile_record = _fit(quantile_run, frame, args)
-        return {**_kept(quantile_record), **quantile_scores(fitted, frame, borders)["quantile"]}
+    if method in QUANTILE:
+        fitted, quantile_record = _shared(
+            run, "quantile fit", lambda: _quantile_fit(run, forecaster.lr, frame, args)
+        )
+        scores = _shared(
+            run, "quantile", lambda: quantile_scores(fitted, frame, borders, args.refresh, naive)
+        )
+        return {**_kept(quantile_record), **scores[method]}
     return peer_scores(forecaster, frame, borders, args)[method]
+
+
+def _quantile_fit(run: Run, lr: float, frame, args):
+    """The run's forecaster trained with the pinball loss at the point fit's ``lr``."""
+    parameters = {**dict(run.parameters), "interval_method": "quantile"}
+    quantile_run = replace(run, lrs=(lr,), parameters=tuple(parameters.items()))
+    forecaster, record = _fit(quantile_run, frame, args)
+    borders = _protocol(run, args)[1]
+    record.update(update_call_ms(forecaster, frame, borders, args.refresh))
+    return forecaster, record
 
 
 def calibration_runs(args) -> list[Run]:
@@ -305,7 +441,7 @@ def write_page(out, records, invocation, args) -> None:
     order = {
         "dataset": list(CATALOG),
         "backbone": list(FORECASTERS),
-        "method": [*CONFORMAL, "quantile", "ConformalIntervals", NEURALFORECAST],
+        "method": [*CONFORMAL, *ADAPTIVE, *QUANTILE, "ConformalIntervals", NEURALFORECAST],
     }
     frame = frame.sort_values(
         list(order), key=lambda column: column.map(order[column.name].index), kind="stable"
@@ -314,15 +450,19 @@ def write_page(out, records, invocation, args) -> None:
     frame["fit +%"] = 100 * frame["calibration_s"] / frame["train_s"]
     frame["predict +%"] = 100 * frame["interval_s"] / frame["predict_s"]
     frame["call +%"] = 100 * (frame["predict_interval_ms"] / frame["predict_ms"] - 1)
+    frame["online %"] = 100 * frame["extend_ms"] / frame["update_ms"]
     keys = ["dataset", "backbone", "method"]
     labels = [f"{100 * c:g}" for c in COVERAGES]
     cost = ["fit_s", "train_s", "calibration_s", "fit +%", "predict_s", "interval_s", "predict +%"]
-    cost += ["predict_ms", "predict_interval_ms", "call +%", "refits", "zero width %", "version"]
+    cost += ["predict_ms", "predict_interval_ms", "call +%", "update_ms", "extend_ms", "online %"]
+    cost += ["adapt_s", "refits", "zero width %", "version"]
     tables = {
         "Coverage (%) and pinball loss": [
             *(f"cover {c}" for c in labels),
             "defined",
             "pinball",
+            "wql",
+            "mase",
             "mse",
             "mae",
             "crossing %",

@@ -14,7 +14,18 @@ CHUNK = 256  # test windows scored at once
 
 
 class IntervalScore:
-    """Running sums of coverage, width, Winkler score and pinball loss on observed targets.
+    """Running sums of coverage, width, Winkler score and pinball loss on observed targets;
+    with ``naive``, the MASE of the median, and with ``mean`` and ``std``, the weighted
+    quantile loss (WQL, original units).
+
+    Parameters
+    ----------
+    naive : ndarray of shape (N,) or None, default=None
+        Each channel's mean absolute error of the seasonal naive forecast on the training
+        rows, in the units scored: the MASE's denominator.
+    mean, std : ndarray of shape (N,) or None, default=None
+        What turns the units scored into original units: ``WQL = 2 sum pinball / sum |y|``
+        over the observed targets, the pinball loss averaged over ``LEVELS``.
 
     Examples
     --------
@@ -25,7 +36,8 @@ class IntervalScore:
     100.0
     """
 
-    def __init__(self) -> None:
+    def __init__(self, naive=None, mean=None, std=None) -> None:
+        self.naive, self.mean, self.std = naive, mean, std
         self.sums: dict[str, float] = {}
         self.counts: dict[str, int] = {}
 
@@ -51,7 +63,14 @@ class IntervalScore:
         error = target[:, None] - quantiles  # (b, Q, H, N)
         alpha = LEVELS[None, :, None, None]
         loss = np.maximum(alpha * error, (alpha - 1) * error).mean(axis=1)
-        self.accumulate("pinball", loss, mask & np.isfinite(loss))
+        known = mask & np.isfinite(loss)
+        self.accumulate("pinball", loss, known)
+        if self.naive is not None:
+            median = quantiles[:, int(np.argmin(abs(LEVELS - 0.5)))]
+            self.accumulate("mase", np.abs(target - median) / self.naive, known)
+        if self.std is not None:
+            self.accumulate("wql loss", 2 * loss * self.std, known)
+            self.accumulate("wql |y|", np.abs(target * self.std + self.mean), known)
 
     def accumulate(self, name: str, values: np.ndarray, mask: np.ndarray) -> None:
         """Add the ``values`` where ``mask`` holds to the running sum of figure ``name``."""
@@ -62,5 +81,7 @@ class IntervalScore:
         """Means per figure, and ``defined``: % of observed targets with a 90% interval."""
         means = {k: total / max(self.counts[k], 1) for k, total in self.sums.items()}
         means["defined"] = 100.0 * self.counts["cover 90"] / max(self.counts["observed"], 1)
+        if "wql loss" in means:  # both over the same targets: the ratio of the sums
+            means["wql"] = means.pop("wql loss") / means.pop("wql |y|")
         del means["observed"]
         return means

@@ -2,7 +2,12 @@
 
 from sae_forecast.forecasting._base import LightSAEForecaster
 from sae_forecast.forecasting._fleet import FleetState
-from sae_forecast.forecasting._intervals import QuantileHead, SplitConformal
+from sae_forecast.forecasting._intervals import (
+    AdaptiveConformal,
+    ConformalQuantiles,
+    QuantileHead,
+    SplitConformal,
+)
 from sae_forecast.forecasting._windows import WindowForecasts
 from sae_forecast.forecasting.itransformer import LightSAEiTransformerForecaster
 from sae_forecast.forecasting.patchtst import LightSAEPatchTSTForecaster
@@ -18,6 +23,8 @@ FORECASTERS = {
 
 __all__ = [
     "FORECASTERS",
+    "AdaptiveConformal",
+    "ConformalQuantiles",
     "FleetState",
     "LightSAEForecaster",
     "LightSAEPatchTSTForecaster",

@@ -225,8 +225,8 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         seen = np.ones(new.shape, bool) if seen is None else seen
         last = None if self.covariates_ is None else self._covariate_context[-1]
         exogenous = scaled_covariates(self.covariates_, X, y.index, "update", last)
-        if self.intervals_.uses_residuals and len(new):  # before fine-tuning
-            self.intervals_.extend(self._residuals(new, seen, exogenous))
+        if self.intervals_.uses_scores and len(new):  # before fine-tuning
+            self.intervals_.extend(self._scores(new, seen, exogenous))
         series = np.concatenate([self._context[-self.seq_len :], new])
         observed = np.concatenate([self._observed[-self.seq_len :], seen])
         covariates = None
@@ -303,15 +303,15 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         window = np.concatenate([self._covariate_context[-self.seq_len :], future])
         return window_inputs(lookback, window[None])
 
-    def _residuals(self, rows: np.ndarray, seen: np.ndarray, covariates=None) -> np.ndarray:
-        """Residuals of scaled, filled ``rows`` (and their scaled ``covariates``) that follow
-        the context (original units)."""
+    def _scores(self, rows: np.ndarray, seen: np.ndarray, covariates=None) -> np.ndarray:
+        """The interval method's scores of scaled, filled ``rows`` (and their scaled
+        ``covariates``) that follow the context."""
         context = self._context
         observed = None if seen.all() else np.concatenate([np.ones(context.shape, bool), seen])
         if covariates is not None:
             covariates = np.concatenate([self._covariate_context, covariates])
-        return self._origin_residuals(
-            np.concatenate([context, rows]), observed, len(context), covariates
+        return self._origin_scores(
+            self.intervals_, np.concatenate([context, rows]), observed, len(context), covariates
         )
 
     def _calibrated(self, series):
@@ -320,8 +320,9 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             self.interval_method,
             calibration_size=self.calibration_size,
             quantile_levels=self.quantile_levels,
+            step_size=self.interval_step_size,
         )
-        if not method.uses_residuals:
+        if not method.uses_scores:
             return method
         n_rows = len(series.values)
         first = calibration_start(
@@ -331,8 +332,11 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             pred_len=self.pred_len_,
             size=self.calibration_size,
         )
-        residuals = self._origin_residuals(series.values, series.observed, first, series.covariates)
-        return method.calibrate(residuals, source="validation" if len(series.valid) else "training")
+        scores = self._origin_scores(
+            method, series.values, series.observed, first, series.covariates
+        )
+        source = "validation" if len(series.valid) else "training"
+        return method.calibrate(scores, source=source, scale=self.scaler_.std)
 
     def _fine_tune(self, series: np.ndarray, observed: np.ndarray | None, covariates) -> None:
         if self.trainable_ == ():
@@ -365,17 +369,18 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
     def _quantile_values(self, fh, X, alpha):
         """Quantiles ``alpha`` of the forecast at ``fh``: ``(A, S, N)`` and the row index."""
         steps = self._steps(fh)
-        if not self.intervals_.uses_residuals:  # the network's own quantiles
+        if getattr(self.intervals_, "source", None) == "training":
+            warn_caller(
+                "validation_size=0: the intervals are calibrated on in-sample scores of the "
+                "training windows and tend to be too narrow; fit with validation_size > 0 "
+                "for calibrated intervals."
+            )
+        if self.intervals_.needs_head:  # from the network's own quantiles
             _, head = self.net_.forward(self._next_inputs(fh, X))
             head = head[0].cpu().to(torch.float64).numpy()[steps - 1]  # (S, N, Q), scaled
             head = head * self.scaler_.std[:, None] + self.scaler_.mean[:, None]
-            return self.intervals_.quantiles(None, head, alpha), fh.to_absolute_index(self.cutoff)
-        if self.intervals_.source == "training":
-            warn_caller(
-                "validation_size=0: the conformal intervals are calibrated on in-sample "
-                "residuals of the training windows and tend to be too narrow; fit with "
-                "validation_size > 0 for calibrated intervals."
-            )
+            values = self.intervals_.quantiles(None, head, alpha, steps)
+            return values, fh.to_absolute_index(self.cutoff)
         point = self._predict(fh, X)  # (S, N), original units; its index is slow to build: once
         return self.intervals_.quantiles(point.to_numpy(), None, alpha, steps), point.index
 

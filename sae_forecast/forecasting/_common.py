@@ -72,23 +72,31 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         (NaN, missing time stamps) are filled forward like those of ``y``.
     fine_tune_epochs : int, default=1
         Epochs of training on the new data when ``update(..., update_params=True)``.
-    interval_method : {"conformal", "quantile"}, default="conformal"
-        How ``predict_interval``, ``predict_quantiles`` and ``predict_var`` work.
-        ``"conformal"`` needs no extra training: the validation tail that ``fit`` holds out
-        is forecast once, and the signed residuals per horizon step and channel (original
-        units) give the quantiles (split conformal); ``update`` adds the residuals of the new
-        rows (a rolling window of ``calibration_size`` rows). With ``validation_size=0`` the
-        last 1000 training rows are used in sample and a warning says the intervals may be
-        too narrow. ``"quantile"``: the network also forecasts ``quantile_levels``, trained with
-        the pinball loss; the point forecast is its median.
+    interval_method : {"adaptive", "conformal", "quantile"}, default="adaptive"
+        How ``predict_interval``, ``predict_quantiles`` and ``predict_var`` work; all three
+        are calibrated on the validation tail that ``fit`` holds out, per horizon step and
+        channel (see docs/intervals.md). ``"conformal"`` (split conformal, no extra
+        training): the signed residuals of the validation forecasts (original units) give
+        the quantiles; ``update`` adds the new rows' residuals to a rolling window of
+        ``calibration_size`` rows. ``"adaptive"``: the same, and every ``update`` moves the
+        level each quantile is read at by the misses of the new rows (adaptive conformal
+        inference, step ``interval_step_size``), so coverage stays near nominal when the
+        series drifts. ``"quantile"``: the network also forecasts ``quantile_levels``,
+        trained with the pinball loss (its median is the point forecast), and its bands are
+        scaled by conformal calibration and adapted like ``"adaptive"``. With
+        ``validation_size=0`` the last 1000 training rows calibrate in sample and a warning
+        says the intervals may be too narrow.
     quantile_levels : tuple of float or None, default=None
-        Levels trained by ``interval_method="quantile"``; must include 0.5, other levels
-        are interpolated between them. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9,
-        0.95, 0.975).
+        Levels trained by ``interval_method="quantile"`` and tracked by ``"adaptive"`` and
+        ``"quantile"``; must include 0.5, other levels are interpolated between them. None:
+        (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975).
     calibration_size : int or None, default=None
-        ``interval_method="conformal"``: number of most recent forecast rows whose
-        residuals calibrate the intervals, and the rolling window ``update`` keeps. None:
-        every row of the validation tail, and as many rows after ``update``.
+        Number of most recent forecast rows whose scores calibrate the intervals, and the
+        rolling window ``update`` keeps. None: every row of the validation tail, and as many
+        rows after ``update``.
+    interval_step_size : float, default=0.005
+        ``interval_method="adaptive"`` and ``"quantile"``: how far one miss moves a level
+        at ``update`` (0 keeps the levels nominal: split conformal on a rolling window).
     gate_penalty : {"balance", "entropy"} or None, default=None
         Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
     gate_penalty_weight : float, default=0.01
@@ -166,9 +174,10 @@ class CommonParameters(KeywordParameters, BaseForecaster):
     scale: bool = True
     future_covariates: str | Sequence[str] = "all"
     fine_tune_epochs: int = 1
-    interval_method: str = "conformal"
+    interval_method: str = "adaptive"
     quantile_levels: Sequence[float] | None = None
     calibration_size: int | None = None
+    interval_step_size: float = 0.005
     gate_penalty: str | None = None
     gate_penalty_weight: float = 0.01
     adapt: str = "auto"

@@ -179,7 +179,10 @@ PARAMETERS: dict[str, Constraint] = {
     "interval_method": Choice(INTERVAL_METHODS),
     "quantile_levels": QuantileLevels(),
     "calibration_size": Integer(
-        minimum=1, meaning="rows whose residuals calibrate; None: all", none=True
+        minimum=1, meaning="rows whose scores calibrate; None: all", none=True
+    ),
+    "interval_step_size": Real(
+        low=0.0, high=1.0, meaning="how far one miss moves an interval's level, e.g. 0.005"
     ),
     "gate_penalty": Choice(
         ("balance", "entropy"), meaning="the regulariser of the LightSAE gates", none=True

@@ -17,10 +17,16 @@ import torch
 from sae_forecast.data import continue_series
 from sae_forecast.forecasting._checks import check_columns_match
 from sae_forecast.forecasting._exogenous import scaled_covariates
-from sae_forecast.forecasting._intervals import diagonal_residuals
+from sae_forecast.forecasting._intervals import SplitConformal, diagonal
 from sae_forecast.training import SeriesWindows, window_inputs
 
-__all__ = ["WindowForecasts", "WindowMethods", "masked_errors", "origin_residuals"]
+__all__ = [
+    "WindowForecasts",
+    "WindowMethods",
+    "masked_errors",
+    "origin_residuals",
+    "origin_scores",
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class WindowForecasts:
         Time the network took to forecast every window.
     interval_seconds : float
         Time taken to form the quantiles from the forecasts.
+    head : ndarray of shape (n_windows, pred_len, n_channels, n_levels) or None, default=None
+        The network's own quantiles at its trained levels, as trained (uncalibrated), when
+        it forecasts them (``interval_method="quantile"``).
 
     Examples
     --------
@@ -62,6 +71,7 @@ class WindowForecasts:
     quantiles: np.ndarray | None
     seconds: float
     interval_seconds: float
+    head: np.ndarray | None = None
 
 
 def masked_errors(pred: np.ndarray, target: np.ndarray, observed: np.ndarray | None):
@@ -78,6 +88,9 @@ def masked_errors(pred: np.ndarray, target: np.ndarray, observed: np.ndarray | N
     return float(np.mean(error**2)), float(np.mean(np.abs(error)))
 
 
+SCORE_CHUNK = 1 << 25  # forecast values held at once while scoring (128 MB in float32)
+
+
 def origin_residuals(
     net, series, observed, first: int, *, seq_len: int, pred_len: int, std, covariates=None
 ) -> np.ndarray:
@@ -86,19 +99,56 @@ def origin_residuals(
     reaches them (see :func:`~sae_forecast.forecasting._intervals.diagonal_residuals`); NaN
     where ``observed`` is False. ``covariates``: the scaled covariate rows beside ``series``;
     past the last row they are unknown and filled forward (as gaps, like ``predict`` does)."""
-    horizon = pred_len
-    starts = np.arange(first - horizon + 1 - seq_len, len(series) - seq_len)
-    padded = np.concatenate([series, np.zeros((horizon, series.shape[1]), series.dtype)])
+    return origin_scores(
+        net,
+        SplitConformal(),
+        series,
+        observed,
+        first,
+        seq_len=seq_len,
+        pred_len=pred_len,
+        std=std,
+        covariates=covariates,
+    )
+
+
+def origin_scores(
+    net, method, series, observed, first: int, *, seq_len, pred_len, std, covariates=None
+) -> np.ndarray:
+    """The conformity scores ``(len(series) - first, H, N)`` of interval ``method`` (its
+    :meth:`scores`) for rows ``first:`` of the scaled, filled ``series``, as
+    :func:`origin_residuals`; a method that ``needs_head`` gets the network's quantile
+    outputs, computed a chunk of rows at a time."""
+    horizon, n_channels = pred_len, series.shape[1]
+    padded = np.concatenate([series, np.zeros((horizon, n_channels), series.dtype)])
     if covariates is not None:
         covariates = np.concatenate([covariates, np.repeat(covariates[-1:], horizon, axis=0)])
-    windows = SeriesWindows(
-        padded, seq_len, horizon, starts=starts, device=net.device, covariates=covariates
-    )
-    forecasts = net.predict(windows)  # targets past the end are padding, unused
-    residuals = diagonal_residuals(forecasts, series[first:]) * std
+    n_targets = len(series) - first
+    width = horizon * n_channels * (len(method.levels) if method.needs_head else 1)
+    chunk = n_targets if not method.needs_head else max(horizon, SCORE_CHUNK // width)
+    parts = []
+    for begin in range(0, n_targets, chunk):
+        end = min(n_targets, begin + chunk)
+        starts = np.arange(first + begin - horizon + 1, first + end) - seq_len
+        windows = SeriesWindows(
+            padded, seq_len, horizon, starts=starts, device=net.device, covariates=covariates
+        )
+        point, head = _outputs(net, windows, method.needs_head)  # padded targets unused
+        point, target = diagonal(point, end - begin), series[first + begin : first + end]
+        head = None if head is None else diagonal(head, end - begin)
+        parts.append(method.scores(point, head, target[:, None, :], std))
+    scores = np.concatenate(parts)
     if observed is not None:
-        residuals[~observed[first:, None, :].repeat(horizon, axis=1)] = np.nan
-    return residuals
+        scores[~observed[first:, None, :].repeat(horizon, axis=1)] = np.nan
+    return scores
+
+
+def _outputs(net, windows, with_head: bool):
+    """The network's point forecasts of ``windows`` and, ``with_head``, its quantiles."""
+    if not with_head:
+        return net.predict(windows), None
+    point, head = net.forward(windows)
+    return point.cpu().float().numpy(), head.cpu().float().numpy()
 
 
 class WindowMethods:
@@ -182,7 +232,7 @@ class WindowMethods:
         windows = self._scored_windows(y, X, start, "forecast_windows")
         inputs, targets = windows.batch(torch.arange(len(windows)))
         began = time.perf_counter()
-        if alpha is not None and not self.intervals_.uses_residuals:
+        if self.intervals_.needs_head:
             point, head = (
                 part.cpu().to(torch.float64).numpy() for part in self.net_.forward(inputs)
             )
@@ -194,14 +244,16 @@ class WindowMethods:
         observed = np.ones(point.shape, bool) if targets.observed is None else targets.observed
         target = targets.values.cpu().numpy().astype(np.float64) * std + mean
         target[~np.asarray(observed)] = np.nan
+        head = None if head is None else head * std[:, None] + mean[:, None]
         began, quantiles = time.perf_counter(), None
         if alpha is not None:
-            head = None if head is None else head * std[:, None] + mean[:, None]
             quantiles = np.moveaxis(self.intervals_.quantiles(point, head, alpha), 0, 1)
         interval_seconds = time.perf_counter() - began
         alpha = None if alpha is None else tuple(alpha)
         observed = np.asarray(observed)
-        return WindowForecasts(point, target, observed, alpha, quantiles, seconds, interval_seconds)
+        return WindowForecasts(
+            point, target, observed, alpha, quantiles, seconds, interval_seconds, head
+        )
 
     def score_windows(self, y, X=None, *, start: int = 0, std=None) -> dict:
         """Forecast every window of ``y`` at once and score it on the observed targets.
@@ -252,6 +304,36 @@ class WindowMethods:
         ndarray of shape (len(y) - first, pred_len, n_channels)
         """
         self.check_is_fitted()
+        self._check_first(first)
+        series, observed = self._scaled(y, "row_residuals")
+        covariates = self._checked_covariates(X, y, "row_residuals")
+        return self._origin_residuals(series, observed, first, covariates)
+
+    def row_scores(self, y, X=None, *, first: int) -> np.ndarray:
+        """The fitted interval method's conformity scores of rows ``first:`` of ``y``.
+
+        Indexed as :meth:`row_residuals` (its residuals are the scores of
+        ``interval_method="conformal"`` and ``"adaptive"``); with ``"quantile"``, the errors of
+        the network's median in units of its spread on their side (see
+        :class:`~sae_forecast.forecasting.ConformalQuantiles`). ``intervals_.extend`` takes
+        them, as ``update`` does with the new rows'.
+
+        Returns
+        -------
+        ndarray of shape (len(y) - first, pred_len, n_channels)
+        """
+        self.check_is_fitted()
+        if not self.intervals_.uses_scores:
+            raise ValueError(
+                f"{type(self.intervals_).__name__} intervals use no conformity scores; fit "
+                "with interval_method 'adaptive', 'conformal' or 'quantile'."
+            )
+        self._check_first(first)
+        series, observed = self._scaled(y, "row_scores")
+        covariates = self._checked_covariates(X, y, "row_scores")
+        return self._origin_scores(self.intervals_, series, observed, first, covariates)
+
+    def _check_first(self, first: int) -> None:
         least = self.seq_len + self.pred_len_ - 1
         if first < least:
             raise ValueError(
@@ -259,14 +341,16 @@ class WindowMethods:
                 f"first reads the {least} rows before it (seq_len + pred_len - 1); pass "
                 f"first >= {least}."
             )
-        series, observed = self._scaled(y, "row_residuals")
-        covariates = self._checked_covariates(X, y, "row_residuals")
-        return self._origin_residuals(series, observed, first, covariates)
 
     def _origin_residuals(self, series, observed, first: int, covariates=None) -> np.ndarray:
         """:func:`origin_residuals` of the scaled, filled ``series`` with this forecaster."""
-        return origin_residuals(
+        return self._origin_scores(SplitConformal(), series, observed, first, covariates)
+
+    def _origin_scores(self, method, series, observed, first: int, covariates=None):
+        """:func:`origin_scores` of interval ``method`` for the scaled, filled ``series``."""
+        return origin_scores(
             self.net_,
+            method,
             series,
             observed,
             first,

@@ -2,7 +2,8 @@
 
 The backbone (and so its channel embedding) is used unchanged; its output is the median. A
 small head maps each channel's normalised lookback window to positive gaps between adjacent
-quantile levels, scaled by the window's standard deviation. Quantiles are the median shifted
+quantile levels, scaled by the window's standard deviation (with a learned floor per channel,
+so a flat window does not collapse the bands). Quantiles are the median shifted
 by cumulative sums of these gaps, so they never cross and the median level equals the
 backbone's forecast exactly.
 """
@@ -21,6 +22,7 @@ from sae_forecast.nn.rmlp import RMLP
 
 __all__ = [
     "DEFAULT_QUANTILE_LEVELS",
+    "FLOOR_START",
     "QUANTILE_BACKBONES",
     "QuantileITransformer",
     "QuantileMixin",
@@ -35,6 +37,7 @@ __all__ = [
 # The levels of the 50/80/90/95% central intervals and the median.
 DEFAULT_QUANTILE_LEVELS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
 _EPS = 1e-5  # added to the window variance, as RevIN does
+FLOOR_START = 0.1  # the spreads' floor at initialisation, in units of the input's scale
 
 
 def check_levels(levels) -> tuple[float, ...]:
@@ -71,7 +74,11 @@ class QuantileSpread(nn.Module):
     ``gap = softplus(bias[h, j] + channel_bias[n, j] + (z @ U) @ V)`` for step ``h``, gap
     ``j`` and channel ``n``: a step-wise and a channel-wise level plus a low-rank function of
     the window ``z``. At initialisation ``V = 0`` and the gaps are those of a standard normal
-    distribution, so the quantiles start as Gaussian bands of the window's scale.
+    distribution, so the quantiles start as Gaussian bands of the window's scale. The gaps are
+    in units of :meth:`scale`: the window's standard deviation, never below a floor per
+    channel, ``softplus(floor[n])``, learned (it starts at 0.1 of the input's unit): without
+    it, a flat window (a dry rain gauge, a sensor stuck after an outlier) gives bands of
+    width zero however uncertain the next values are.
 
     Parameters
     ----------
@@ -106,16 +113,24 @@ class QuantileSpread(nn.Module):
         self.mix = nn.Parameter(torch.zeros(rank, pred_len * n_gaps))
         self.bias = nn.Parameter(torch.zeros(pred_len, n_gaps))
         self.channel_bias = nn.Parameter(torch.zeros(n_channels, n_gaps))
+        self.floor = nn.Parameter(torch.zeros(n_channels))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Deterministic start: no window term, standard-normal gaps, no channel offsets."""
         normal = torch.special.ndtri(torch.tensor(self.levels, dtype=torch.float64))
         gaps = _inverse_softplus(torch.diff(normal)).to(self.bias.dtype)
+        floor = _inverse_softplus(torch.tensor(FLOOR_START, dtype=torch.float64))
         with torch.no_grad():
             self.mix.zero_()
             self.channel_bias.zero_()
             self.bias.copy_(gaps.expand_as(self.bias))
+            self.floor.fill_(float(floor))
+
+    def scale(self, variance: Tensor) -> Tensor:
+        """The unit of the gaps for windows of ``variance (batch, 1, n_channels)``:
+        ``sqrt(variance + softplus(floor)^2)``."""
+        return torch.sqrt(variance + nn.functional.softplus(self.floor).square())
 
     def forward(self, z: Tensor) -> Tensor:
         """Gaps for normalised windows ``z (batch, n_channels, seq_len)``.
@@ -137,8 +152,9 @@ class QuantileMixin:
     The backbone's own layers and forward are unchanged (so are its parameter names: the
     channel embedding stays ``.embedding``); its forecast is the median. A
     :class:`QuantileSpread` head adds the gaps between adjacent levels in units of each
-    window's standard deviation, and cumulative sums of the gaps around the median give
-    quantiles that never cross. Combine it first: ``class QuantileX(QuantileMixin, X)``.
+    window's standard deviation (never below a learned floor per channel), and cumulative
+    sums of the gaps around the median give quantiles that never cross. Combine it first:
+    ``class QuantileX(QuantileMixin, X)``.
 
     Parameters
     ----------
@@ -200,8 +216,9 @@ class QuantileMixin:
         """
         median = super().forward(x, covariates)  # (B, H, N)
         mean = x.mean(dim=1, keepdim=True)  # (B, 1, N)
-        scale = torch.sqrt((x - mean).square().mean(dim=1, keepdim=True) + _EPS)  # (B, 1, N)
-        z = ((x - mean) / scale).transpose(1, 2)  # (B, N, L)
+        variance = (x - mean).square().mean(dim=1, keepdim=True) + _EPS  # (B, 1, N)
+        z = ((x - mean) / torch.sqrt(variance)).transpose(1, 2)  # (B, N, L)
+        scale = self.spread.scale(variance)  # (B, 1, N)
         gaps = self.spread(z).transpose(1, 2) * scale[..., None]  # (B, H, N, Q-1)
         steps = torch.cumsum(gaps, dim=-1)
         offsets = torch.cat([torch.zeros_like(steps[..., :1]), steps], dim=-1)  # (B, H, N, Q)

@@ -45,7 +45,7 @@ def test_every_parameter_reaches_the_net_or_the_backbone(name):
     # data-parallel modules: a new parameter must be added here knowingly
     assert unused == {
         "validation_size", "scale", "fine_tune_epochs", "interval_method", "quantile_levels",
-        "calibration_size", "adapt", "accelerator", "future_covariates",
+        "calibration_size", "interval_step_size", "adapt", "accelerator", "future_covariates",
     }  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 from sktime.forecasting.compose import TransformedTargetForecaster
 from sktime.forecasting.model_evaluation import evaluate
 from sktime.performance_metrics.forecasting.probabilistic import EmpiricalCoverage, PinballLoss
@@ -17,13 +18,15 @@ from sktime.utils.estimator_checks import check_estimator
 from sae_forecast import LightSAERLinearForecaster
 from sae_forecast.data import prepare_series
 from sae_forecast.forecasting._intervals import (
+    ConformalQuantiles,
+    QuantileHead,
     SplitConformal,
     diagonal_residuals,
     interpolate_levels,
 )
 from tests.forecasting.conftest import TINY
 
-METHODS = ["conformal", "quantile"]
+METHODS = ["adaptive", "conformal", "quantile"]
 ALPHAS = [0.025, 0.1, 0.3, 0.5, 0.7, 0.9, 0.975]
 
 
@@ -120,7 +123,11 @@ def _rolling_coverage(forecaster, y, start, coverages, step):
 
 @pytest.mark.parametrize(
     ("method", "tolerance"),
-    [("conformal", 0.05), pytest.param("quantile", 0.05, marks=pytest.mark.slow)],
+    [
+        ("conformal", 0.05),
+        ("adaptive", 0.05),
+        pytest.param("quantile", 0.05, marks=pytest.mark.slow),
+    ],
 )
 def test_coverage_is_near_nominal_on_a_series_with_known_noise(method, tolerance):
     y = noisy_sine(2400, noise=2.0, seed=1)
@@ -165,6 +172,36 @@ def test_update_shifts_the_calibration_to_the_new_noise_level():
     assert (_widths(forecaster, [1, 6], 0.9) > 3 * before).all()
 
 
+def _variance_shift(n_rows: int, shift_at: int, seed: int = 0) -> pd.DataFrame:
+    """Two sines whose Gaussian noise triples (1 -> 3) at row ``shift_at``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_rows)[:, None]
+    noise = np.where(t < shift_at, 1.0, 3.0) * rng.normal(size=(n_rows, 2))
+    values = 100 + 10 * np.sin(2 * np.pi * t / 24 + np.arange(2)) + noise
+    index = pd.date_range("2022-01-01", periods=n_rows, freq="h")
+    return pd.DataFrame(values, index=index, columns=["a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("method", "step_size", "recovers"),
+    [("adaptive", 0.005, True), ("adaptive", 0.0, False), ("conformal", 0.005, False)],
+)
+def test_after_a_variance_shift_only_the_online_levels_recover_nominal_coverage(
+    method, step_size, recovers
+):
+    """Calibrated on the quiet half, updated every 24 rows through the loud half: the
+    rolling window of split conformal (and ACI with its update rule off, ``step_size=0``)
+    lags the shift by its length (348 rows), ACI's levels move with the misses."""
+    y = _variance_shift(1200, shift_at=720)
+    settings = {"seq_len": 48, "pred_len": 24, "max_epochs": 3, "validation_size": 0.5}
+    forecaster = tiny(**settings, interval_method=method, interval_step_size=step_size)
+    forecaster.fit(y.iloc[:720])
+    found = _rolling_coverage(forecaster, y, 720, [0.8], step=24)[0.8]
+    assert (abs(found - 0.8) < 0.04) == recovers, found
+    if not recovers:
+        assert found < 0.72
+
+
 def test_update_adds_the_residuals_of_the_forecasts_made_before_the_new_rows(frame):
     forecaster = tiny(calibration_size=10_000).fit(frame.iloc[:150])
     context = forecaster.scaler_.transform(frame.iloc[:150].to_numpy())
@@ -183,7 +220,7 @@ def test_gaps_in_the_validation_tail_leave_their_residuals_out(frame):
     y.iloc[-20:-10, 0] = np.nan
     forecaster = tiny().fit(y)
     calibration = forecaster.intervals_
-    assert (calibration.counts_[:, 0] < calibration.counts_[:, 1]).all()
+    assert (calibration.window.counts[:, 0] < calibration.window.counts[:, 1]).all()
     assert np.isfinite(forecaster.predict_interval(fh=[1, 6]).to_numpy()).all()
 
 
@@ -226,9 +263,31 @@ def test_conformal_ranks_clipping_gaps_and_rolling_window():
     biased = SplitConformal(19).calibrate(residuals + 20.0)
     assert biased.offsets([0.1])[0, 0, 0] == 0.0  # a lower quantile never above the forecast
     calibration.extend(np.full((5, 1, 1), np.nan))
-    assert calibration.counts_.item() == 14
+    assert calibration.window.counts.item() == 14
     calibration.extend(np.full((14, 1, 1), np.nan))
     assert np.isnan(calibration.offsets([0.1, 0.5])).all()
+
+
+def test_conformalized_quantiles_cover_where_the_head_is_too_narrow():
+    """A head whose bands have the right shape (proportional to the noise) but a third of
+    the width: calibrated on 2000 rows, the next 2000 are covered at nominal, each band
+    still proportional to the head's spread."""
+    rng = np.random.default_rng(0)
+    spread = rng.uniform(0.5, 2.0, size=(4000, 1, 1))
+    target = rng.normal(size=(4000, 1, 1)) * spread
+    z = norm.ppf(0.9)
+    head = np.stack([-z * spread / 3, 0 * spread, z * spread / 3], axis=-1)  # (n, 1, 1, 3)
+    levels = (0.1, 0.5, 0.9)
+    method = ConformalQuantiles(levels)
+    scores = method.scores(None, head, target, np.ones(1))
+    method.calibrate(scores[:2000], scale=np.ones(1))
+    lower, upper = method.quantiles(None, head[2000:], [0.1, 0.9])
+    later = target[2000:]
+    assert abs(((lower <= later) & (later <= upper)).mean() - 0.8) < 0.03
+    ratio = (upper - lower) / spread[2000:]  # the same multiple of every window's spread
+    np.testing.assert_allclose(ratio, np.full_like(ratio, ratio[0, 0, 0]), rtol=1e-6)
+    raw_lower, raw_upper = QuantileHead(levels).quantiles(None, head[2000:], [0.1, 0.9])
+    assert ((raw_lower <= later) & (later <= raw_upper)).mean() < 0.5
 
 
 def test_interpolation_between_levels_and_its_range_error():
@@ -253,10 +312,13 @@ def test_bad_interval_settings_fail_before_training(frame, settings, message):
         tiny(**settings).fit(frame)
 
 
-def test_quantile_alpha_outside_the_trained_levels_names_the_fix(frame):
+def test_conformalized_quantiles_reach_any_coverage_beyond_the_trained_levels(frame):
+    # the bands are multiples of the head's spread: coverage beyond 0.8 needs no 0.05 level
     forecaster = tiny(interval_method="quantile", quantile_levels=(0.1, 0.5, 0.9)).fit(frame)
-    with pytest.raises(ValueError, match="quantile_levels that include it"):
-        forecaster.predict_interval(fh=[1], coverage=0.9)
+    bands = forecaster.predict_interval(fh=[1, 2], coverage=[0.5, 0.8, 0.98]).to_numpy()
+    widths = (bands[:, 1::2] - bands[:, 0::2]).reshape(2, 3, 3)  # (step, channel, coverage)
+    assert np.isfinite(widths).all()
+    assert (np.diff(widths, axis=2) > 0).all()
 
 
 # -- sktime composition ---------------------------------------------------------------------

@@ -38,9 +38,10 @@ validation_size     | 1.0         | ValueError | a fraction of the windows in [0
 scale               | None        | TypeError  | True or False
 future_covariates   | 'load'      | ValueError | "all" or a list of distinct column names of X (t
 fine_tune_epochs    | -1          | ValueError | an int >= 0 (epochs trained by update(..., updat
-interval_method     | 'bootstrap' | ValueError | one of ['conformal', 'quantile']
+interval_method     | 'bootstrap' | ValueError | one of ['adaptive', 'conformal', 'quantile']
 quantile_levels     | (0.1, 0.9)  | ValueError | None or at least two increasing levels strictly
-calibration_size    | 0           | ValueError | None or an int >= 1 (rows whose residuals calibr
+calibration_size    | 0           | ValueError | None or an int >= 1 (rows whose scores calibrate
+interval_step_size  | 1.5         | ValueError | a float in [0, 1] (how far one miss moves an int
 gate_penalty        | 'l2'        | ValueError | None or one of ['balance', 'entropy'] (the regul
 gate_penalty_weight | -0.1        | ValueError | a finite float >= 0 (weight of the gate penalty)
 adapt               | 'gate'      | ValueError | one of ['auto', 'gates', 'embedding', 'all', 'no

@@ -7,6 +7,7 @@ import torch
 
 from sae_forecast.nn import BACKBONES
 from sae_forecast.nn.quantile import (
+    FLOOR_START,
     QUANTILE_BACKBONES,
     QuantileSpread,
     check_levels,
@@ -67,13 +68,24 @@ def test_quantiles_never_cross_even_with_large_random_parameters():
     assert (quantiles.diff(dim=-1) > 0).any()
 
 
-def test_initial_bands_are_gaussian_in_units_of_the_window_std():
+def test_initial_bands_are_gaussian_in_units_of_the_window_std_with_its_floor():
     model = _quantile_model("RLinear", levels=(0.1587, 0.5, 0.8413))  # -1 and +1 sigma
-    x = torch.randn(8, SEQ_LEN, N_CHANNELS) * 3.0 + 7.0
+    x = torch.randn(8, SEQ_LEN, N_CHANNELS) * 0.3 + 7.0
     median, quantiles = model(x)
     std = x.std(dim=1, unbiased=False)[:, None, :]  # (B, 1, N)
+    std = torch.sqrt(std.square() + FLOOR_START**2)  # the floor is 0.1 at the start
     torch.testing.assert_close(quantiles[..., 2] - median, std.expand_as(median), rtol=2e-3, atol=0)
     torch.testing.assert_close(median - quantiles[..., 0], std.expand_as(median), rtol=2e-3, atol=0)
+
+
+def test_a_flat_window_keeps_bands_of_the_floors_width():
+    model = _quantile_model("RLinear", levels=(0.1587, 0.5, 0.8413))
+    with torch.no_grad():
+        model.spread.floor.copy_(torch.tensor([-2.0, 0.0, 2.0]))
+    median, quantiles = model(torch.full((2, SEQ_LEN, N_CHANNELS), 5.0))  # a stuck sensor
+    floor = torch.nn.functional.softplus(model.spread.floor)  # (N,)
+    expected = torch.sqrt(floor.square() + 1e-5).expand_as(median)
+    torch.testing.assert_close(quantiles[..., 2] - median, expected, rtol=2e-3, atol=0)
 
 
 def test_gradients_reach_the_spread_and_the_backbone():

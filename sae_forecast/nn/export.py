@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 import warnings
 
@@ -83,6 +84,8 @@ def export_onnx(
     ------
     NotImplementedError
         For a model with covariates or ``precision="bf16"``.
+    ImportError
+        Without onnx or onnxscript (the ``onnx`` extra).
 
     Examples
     --------
@@ -95,6 +98,12 @@ def export_onnx(
     True
     """
     _check_exportable(model)
+    missing = [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f"ONNX export needs {' and '.join(missing)} (torch's dynamo exporter writes the "
+            "graph with them): pip install 'sae-forecast[onnx]'."
+        )
     module = _PointForecast(deployable(model))
     example = torch.zeros(2, model.seq_len, model.n_channels)
     batch = torch.export.Dim("batch")

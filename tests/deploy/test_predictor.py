@@ -109,3 +109,14 @@ def test_unknown_format_version_is_refused():
     props = {**meta.to_props(), "sae_forecast.format_version": '"99"'}
     with pytest.raises(ValueError, match="format version '99'"):
         ForecastMetadata.from_props(props)
+
+
+def test_export_without_onnxscript_says_which_extra_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "onnxscript" else find_spec(name)
+    )
+    with pytest.raises(ImportError, match=r"needs onnxscript .*'sae-forecast\[onnx\]'"):
+        export_onnx(RLinear(12, 6, n_channels=3), tmp_path / "model.onnx")

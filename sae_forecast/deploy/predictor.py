@@ -104,7 +104,8 @@ class OnnxPredictor:
         ----------
         rows : array-like of shape (n_rows, n_channels) or (batch, n_rows, n_channels)
             The latest raw rows of the series (a pandas DataFrame or a numpy array), one row
-            per time step, oldest first, ``n_rows >= seq_len``; NaN marks a gap. The last
+            per time step, oldest first, ``n_rows >= seq_len``; NaN marks a gap (a frame
+            whose time index misses a time stamp is refused: put it in as a row of NaN). The last
             ``seq_len`` rows are forecast from; earlier rows only fill gaps at the start of
             that window, as ``predict`` fills them from the forecaster's history (a gap with
             no observation before it in ``rows`` takes the training mean). A DataFrame's
@@ -127,6 +128,7 @@ class OnnxPredictor:
         columns = getattr(rows, "columns", None)
         if columns is not None:
             rows = self._select_columns(rows, list(columns))
+            _check_regular(getattr(rows, "index", None))
         values = np.asarray(rows, dtype=np.float64)
         n_channels = self.metadata.n_channels
         if values.ndim == 1 and n_channels == 1:
@@ -157,3 +159,22 @@ class OnnxPredictor:
             )
         by_name = {str(name): name for name in given}
         return frame[[by_name[str(name)] for name in expected]]
+
+
+def _check_regular(index) -> None:
+    """Refuse a pandas time index with missing or repeated steps (duck-typed: no pandas)."""
+    if index is None or len(index) < 3:
+        return
+    if hasattr(index, "inferred_freq"):  # DatetimeIndex: None when the step is not regular
+        regular = index.inferred_freq is not None
+    elif hasattr(index, "freqstr") and hasattr(index, "asi8"):  # PeriodIndex: ordinals
+        regular = len(set(np.diff(index.asi8).tolist())) == 1
+    else:  # a RangeIndex or any other: the rows are taken as consecutive
+        return
+    if not regular:
+        raise ValueError(
+            f"rows' time index has no regular step between {index[0]} and {index[-1]} (a "
+            "missing or repeated time stamp); the model reads consecutive time steps, as "
+            "predict does after putting a missing time stamp in as a row of NaN. Pass "
+            "rows.asfreq(freq) (e.g. freq='h')."
+        )

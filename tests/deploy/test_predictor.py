@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sae_forecast.deploy import ForecastMetadata, OnnxPredictor
@@ -120,3 +121,17 @@ def test_export_without_onnxscript_says_which_extra_to_install(tmp_path, monkeyp
     )
     with pytest.raises(ImportError, match=r"needs onnxscript .*'sae-forecast\[onnx\]'"):
         export_onnx(RLinear(12, 6, n_channels=3), tmp_path / "model.onnx")
+
+
+def test_a_missing_time_stamp_is_refused_not_read_as_consecutive(fitted):
+    _, path, frame = fitted
+    predictor = OnnxPredictor.load(path, n_threads=1)
+    holed = frame.tail(14).drop(frame.index[-5])
+    with pytest.raises(ValueError, match=r"no regular step .* rows\.asfreq\(freq\)"):
+        predictor.predict(holed)
+    filled = predictor.predict(holed.asfreq("h"))  # the hole as a row of NaN: fine
+    assert np.isfinite(filled).all()
+    monthly = frame.tail(14).set_axis(pd.period_range("2000-01", periods=14, freq="M"))
+    np.testing.assert_array_equal(predictor.predict(monthly), predictor.predict(frame))
+    with pytest.raises(ValueError, match="no regular step between 2000-01 and 2001-02"):
+        predictor.predict(monthly.drop(monthly.index[3]))

@@ -14,12 +14,12 @@ size of onnxruntime + numpy against torch + numpy, dependencies included. Run it
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 import torch
 
 from sae_forecast.bench.deploy_footprint import (
@@ -52,6 +52,14 @@ TINY_SIZES = {  # --tiny: a smoke run in seconds
     "PatchTST": {"d_model": 16, "n_heads": 2, "d_ff": 16, "n_layers": 1},
     "iTransformer": {"d_model": 16, "n_heads": 2, "d_ff": 16, "n_layers": 1},
 }
+
+
+def onnxruntime_version() -> str:
+    """The installed onnxruntime's version (the module is imported only to time it)."""
+    try:
+        return importlib.metadata.version("onnxruntime")
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def sizes(backbone: str, args) -> dict:
@@ -161,7 +169,7 @@ def add_options(parser) -> None:
 
 
 def _settings(args, backbone: str | None = None) -> dict:
-    found = {"dataset": args.dataset, "tiny": args.tiny, "ort": onnxruntime.__version__}
+    found = {"dataset": args.dataset, "tiny": args.tiny, "ort": onnxruntime_version()}
     if backbone is not None:
         found["sizes"] = sizes(backbone, args)
     return found
@@ -199,7 +207,7 @@ def write_page(out, records, invocation, args) -> None:
     described = "; ".join(f"{b} {sizes(b, args) or 'no sizes'}" for b in args.backbones)
     text = (
         f"# Deployment: torch against onnxruntime\n\n{invocation.generated}, onnxruntime "
-        f"{onnxruntime.__version__}, {os.cpu_count()} cores.\n\nconfig: LightSAE "
+        f"{onnxruntime_version()}, {os.cpu_count()} cores.\n\nconfig: LightSAE "
         f"(K={default_pool_size(n_channels)}), {args.dataset} shape (N={n_channels}), "
         f"L={SEQ_LEN}, H={HORIZON}; {described}; batches {args.batches}, median of "
         f"{args.repeats} interleaved calls\n"

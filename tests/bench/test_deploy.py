@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sae_forecast.bench.deploy_footprint import package_closure
 from sae_forecast.bench.runner import main
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
 
 
 def test_deploy_study_writes_its_three_tables(tmp_path, capsys):

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
 PAGE = Path(__file__).parents[2] / "docs" / "deploy.md"
 
 

@@ -17,6 +17,9 @@ from sae_forecast.nn.export import export_onnx
 from tests.forecasting.conftest import make_frame
 from tests.forecasting.test_forecasters import tiny
 
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
 ROOT = Path(__file__).parents[2]
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import onnx
-import onnxruntime
 import pandas as pd
 import pytest
 import torch
@@ -18,6 +16,10 @@ from sae_forecast.deploy import OnnxPredictor
 from sae_forecast.nn import LightSAEEmbedding
 from tests.forecasting.conftest import make_frame
 from tests.forecasting.test_forecasters import ALL, tiny
+
+onnx = pytest.importorskip("onnx")
+onnxruntime = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")  # the exporter writes the graph with it
 
 EMBEDDINGS = ["shared", "lightsae"]
 CASES = [(cls, embedding) for cls in ALL for embedding in EMBEDDINGS]

@@ -8,7 +8,7 @@ reads it back, so a runtime needs the file and the raw recent rows, nothing else
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,6 +49,15 @@ class ForecastMetadata:
         The graph's input: scaled, gap-filled rows ``(batch, seq_len, n_channels)`` float32.
     output_name : str, default="forecast"
         The graph's output: ``(batch, pred_len, n_channels)`` in scaled units.
+    covariate_columns : tuple, default=()
+        The covariates (``X``) the graph reads, in its order: the future-known ones first.
+    n_future_covariates : int, default=0
+        How many of them are known over the horizon.
+    covariate_mean, covariate_std : ndarray of shape (n_covariates,), default=empty
+        The covariates' scaler.
+    covariates_name : str, default="covariates"
+        The graph's covariate input ``(batch, seq_len + pred_len, n_covariates)``, scaled and
+        gap-filled (only with covariates).
 
     Examples
     --------
@@ -70,11 +79,21 @@ class ForecastMetadata:
     embedding: str = ""
     input_name: str = "window"
     output_name: str = "forecast"
+    covariate_columns: tuple = ()
+    n_future_covariates: int = 0
+    covariate_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    covariate_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    covariates_name: str = "covariates"
 
     @property
     def n_channels(self) -> int:
         """Number of channels."""
         return len(self.columns)
+
+    @property
+    def n_covariates(self) -> int:
+        """Number of covariates (0 without ``X``)."""
+        return len(self.covariate_columns)
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, ForecastMetadata):
@@ -97,6 +116,11 @@ class ForecastMetadata:
             "embedding": self.embedding,
             "input_name": self.input_name,
             "output_name": self.output_name,
+            "covariate_columns": list(self.covariate_columns),
+            "n_future_covariates": self.n_future_covariates,
+            "covariate_mean": [float(v) for v in self.covariate_mean],
+            "covariate_std": [float(v) for v in self.covariate_std],
+            "covariates_name": self.covariates_name,
         }
         return {PREFIX + key: json.dumps(value) for key, value in values.items()}
 
@@ -136,4 +160,9 @@ class ForecastMetadata:
             embedding=values.get("embedding", ""),
             input_name=values.get("input_name", "window"),
             output_name=values.get("output_name", "forecast"),
+            covariate_columns=tuple(values.get("covariate_columns", ())),
+            n_future_covariates=int(values.get("n_future_covariates", 0)),
+            covariate_mean=np.asarray(values.get("covariate_mean", []), dtype=np.float64),
+            covariate_std=np.asarray(values.get("covariate_std", []), dtype=np.float64),
+            covariates_name=values.get("covariates_name", "covariates"),
         )

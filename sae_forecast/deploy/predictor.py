@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sae_forecast.deploy.inputs import as_rows
 from sae_forecast.deploy.metadata import FILL_RULE, ForecastMetadata
 from sae_forecast.deploy.window import scaled_window
 
@@ -97,7 +98,7 @@ class OnnxPredictor:
             )
         return cls(session, metadata)
 
-    def predict(self, rows) -> np.ndarray:
+    def predict(self, rows, covariates=None, future_covariates=None) -> np.ndarray:
         """Forecast the ``pred_len`` rows that follow ``rows``, in original units.
 
         Parameters
@@ -105,76 +106,92 @@ class OnnxPredictor:
         rows : array-like of shape (n_rows, n_channels) or (batch, n_rows, n_channels)
             The latest raw rows of the series (a pandas DataFrame or a numpy array), one row
             per time step, oldest first, ``n_rows >= seq_len``; NaN marks a gap (a frame
-            whose time index misses a time stamp is refused: put it in as a row of NaN). The last
-            ``seq_len`` rows are forecast from; earlier rows only fill gaps at the start of
-            that window, as ``predict`` fills them from the forecaster's history (a gap with
-            no observation before it in ``rows`` takes the training mean). A DataFrame's
-            columns are matched to the forecaster's by name.
+            whose time index misses a time stamp is refused: put it in as a row of NaN).
+            The last ``seq_len`` rows are forecast from; earlier rows only fill gaps at the
+            start of that window, as ``predict`` fills them from the forecaster's history (a
+            gap with no observation before it in ``rows`` takes the training mean). A
+            DataFrame's columns are matched to the forecaster's by name.
+        covariates : array-like of shape (n_rows, n_covariates) or (batch, ...), optional
+            For a forecaster fitted with ``X``: the raw covariate rows at the time steps of
+            ``rows`` (every column of ``X``), filled and scaled as ``rows`` are.
+        future_covariates : array-like of shape (pred_len, n_future) or (batch, ...), optional
+            For a forecaster with future-known covariates (``future_covariates``): their raw
+            values over the ``pred_len`` forecast steps, NaN where unknown (filled forward
+            from the last lookback row, as ``predict`` fills the horizon rows ``X`` lacks).
+            A DataFrame may hold other columns of ``X``; the future-known ones are read.
 
         Returns
         -------
         ndarray of shape (pred_len, n_channels) or (batch, pred_len, n_channels), float64
         """
-        values = self._as_array(rows)
-        window = scaled_window(values, self.metadata.mean, self.metadata.std)
+        meta = self.metadata
+        values = as_rows(rows, self.columns, "rows")
+        self._check_rows(values, "rows")
+        window = scaled_window(values, meta.mean, meta.std)
         window = window[..., -self.seq_len :, :]  # (..., L, N): earlier rows only filled gaps
-        batch = window if window.ndim == 3 else window[None]  # (B, L, N)
-        feeds = {self.metadata.input_name: np.ascontiguousarray(batch)}
-        (forecast,) = self.session.run([self.metadata.output_name], feeds)  # (B, H, N), scaled
-        forecast = forecast.astype(np.float64) * self.metadata.std + self.metadata.mean
+        feeds = {meta.input_name: _batched(window)}  # (B, L, N)
+        if meta.n_covariates or covariates is not None or future_covariates is not None:
+            found = self._covariate_window(values.shape, covariates, future_covariates)
+            feeds[meta.covariates_name] = _batched(found)  # (B, L + H, C)
+        (forecast,) = self.session.run([meta.output_name], feeds)  # (B, H, N), scaled
+        forecast = forecast.astype(np.float64) * meta.std + meta.mean
         return forecast if values.ndim == 3 else forecast[0]
 
-    def _as_array(self, rows) -> np.ndarray:
-        columns = getattr(rows, "columns", None)
-        if columns is not None:
-            rows = self._select_columns(rows, list(columns))
-            _check_regular(getattr(rows, "index", None))
-        values = np.asarray(rows, dtype=np.float64)
-        n_channels = self.metadata.n_channels
-        if values.ndim == 1 and n_channels == 1:
-            values = values[:, None]
-        if values.ndim not in (2, 3) or values.shape[-1] != n_channels:
-            raise ValueError(
-                f"rows must have shape (n_rows, n_channels={n_channels}) or (batch, n_rows, "
-                f"n_channels={n_channels}), got {values.shape}; pass one column per channel "
-                f"{list(self.columns)}."
-            )
+    def _check_rows(self, values: np.ndarray, what: str) -> None:
         if values.shape[-2] < self.seq_len:
             raise ValueError(
-                f"rows has {values.shape[-2]} rows, fewer than the seq_len={self.seq_len} the "
-                f"model reads; pass at least the last {self.seq_len} rows of the series."
+                f"{what} has {values.shape[-2]} rows, fewer than the seq_len={self.seq_len} "
+                f"the model reads; pass at least the last {self.seq_len} rows of the series."
             )
-        if np.isinf(values).any():
-            raise ValueError("rows has infinite values; replace them with NaN (a gap).")
-        return values
 
-    def _select_columns(self, frame, given: list):
-        expected = list(self.columns)
-        if given == expected:
-            return frame
-        if sorted(map(str, given)) != sorted(map(str, expected)):
+    def _covariate_window(self, shape: tuple, covariates, future) -> np.ndarray:
+        """The graph's covariate input: scaled, filled lookback rows, then the horizon rows
+        (future-known columns from ``future``, past-only columns 0: never read)."""
+        meta = self.metadata
+        names = list(meta.covariate_columns)
+        if not names:
             raise ValueError(
-                f"rows has columns {given}, the model forecasts {expected}; pass a frame with "
-                "exactly these columns."
+                "covariates were passed, but the forecaster was fitted without X; call "
+                "predict(rows) alone."
             )
-        by_name = {str(name): name for name in given}
-        return frame[[by_name[str(name)] for name in expected]]
+        if covariates is None:
+            raise ValueError(
+                f"the forecaster was fitted with covariates {names}: pass covariates=, their "
+                "raw rows at the time steps of rows."
+            )
+        past = as_rows(covariates, names, "covariates")
+        if past.shape[:-1] != shape[:-1]:
+            raise ValueError(
+                f"covariates has shape {past.shape} but rows {shape}: pass one covariate row "
+                "per row of rows (and as many windows)."
+            )
+        past = scaled_window(past, meta.covariate_mean, meta.covariate_std)[..., -self.seq_len :, :]
+        horizon = np.zeros((*past.shape[:-2], self.pred_len, len(names)), np.float32)
+        n_future = meta.n_future_covariates
+        if n_future == 0:
+            if future is not None:
+                raise ValueError(
+                    f"future_covariates were passed, but none of the covariates {names} is "
+                    "known ahead (future_covariates=[] at fit); leave it out."
+                )
+            return np.concatenate([past, horizon], axis=-2)
+        if future is None:
+            raise ValueError(
+                f"the forecaster reads the future-known covariates {names[:n_future]} over the "
+                f"horizon: pass future_covariates=, their {self.pred_len} rows (NaN if unknown)."
+            )
+        ahead = as_rows(future, names[:n_future], "future_covariates", extra_columns=True)
+        if ahead.shape[:-2] != past.shape[:-2] or ahead.shape[-2] != self.pred_len:
+            raise ValueError(
+                f"future_covariates has shape {ahead.shape}; pass pred_len={self.pred_len} rows "
+                f"of the columns {names[:n_future]} (and as many windows as rows)."
+            )
+        mean, std = meta.covariate_mean[:n_future], meta.covariate_std[:n_future]
+        last = past[..., -1, :n_future]  # (..., F): the horizon's gaps continue from it
+        horizon[..., :n_future] = scaled_window(ahead, mean, std, last=last)
+        return np.concatenate([past, horizon], axis=-2)  # (..., L + H, C)
 
 
-def _check_regular(index) -> None:
-    """Refuse a pandas time index with missing or repeated steps (duck-typed: no pandas)."""
-    if index is None or len(index) < 3:
-        return
-    if hasattr(index, "inferred_freq"):  # DatetimeIndex: None when the step is not regular
-        regular = index.inferred_freq is not None
-    elif hasattr(index, "freqstr") and hasattr(index, "asi8"):  # PeriodIndex: ordinals
-        regular = len(set(np.diff(index.asi8).tolist())) == 1
-    else:  # a RangeIndex or any other: the rows are taken as consecutive
-        return
-    if not regular:
-        raise ValueError(
-            f"rows' time index has no regular step between {index[0]} and {index[-1]} (a "
-            "missing or repeated time stamp); the model reads consecutive time steps, as "
-            "predict does after putting a missing time stamp in as a row of NaN. Pass "
-            "rows.asfreq(freq) (e.g. freq='h')."
-        )
+def _batched(values: np.ndarray) -> np.ndarray:
+    """A contiguous float32 batch: ``(B, T, C)`` from ``(T, C)`` or ``(B, T, C)``."""
+    return np.ascontiguousarray(values if values.ndim == 3 else values[None])

@@ -13,12 +13,15 @@ import numpy as np
 __all__ = ["scaled_window"]
 
 
-def scaled_window(rows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+def scaled_window(
+    rows: np.ndarray, mean: np.ndarray, std: np.ndarray, last: np.ndarray | None = None
+) -> np.ndarray:
     """Standardise ``rows`` ``(..., n_rows, n_channels)`` and fill their gaps forward.
 
     ``(rows - mean) / std`` in float64; then a NaN takes its channel's last observed
-    (scaled) value in the same window, and a NaN before any observation 0 (the training
-    mean); the result is float32, as the network reads it.
+    (scaled) value in the same window, and a NaN before any observation ``last`` (the scaled
+    row before ``rows``, ``(..., n_channels)``) when given, else 0 (the training mean); the
+    result is float32, as the network reads it.
 
     Examples
     --------
@@ -35,4 +38,5 @@ def scaled_window(rows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nda
     latest = np.maximum.accumulate(np.where(missing, 0, steps), axis=-2)  # last observed row
     filled = np.take_along_axis(values, latest, axis=-2)
     never = missing & (np.cumsum(~missing, axis=-2) == 0)  # nothing observed yet
-    return np.where(never, 0.0, filled).astype(np.float32)
+    start = 0.0 if last is None else np.asarray(last, dtype=np.float64)[..., None, :]
+    return np.where(never, start, filled).astype(np.float32)

@@ -6,7 +6,7 @@ import numbers
 import os
 
 from sae_forecast.deploy.metadata import ForecastMetadata
-from sae_forecast.nn.export import ONNX_INPUT, ONNX_OUTPUT, export_onnx
+from sae_forecast.nn.export import ONNX_COVARIATES, ONNX_INPUT, ONNX_OUTPUT, export_onnx
 
 __all__ = ["export_forecaster", "forecast_metadata"]
 
@@ -26,6 +26,16 @@ def forecast_metadata(forecaster) -> ForecastMetadata:
     >>> meta.seq_len, meta.pred_len, meta.columns
     (8, 2, ('a', 'b'))
     """
+    spec = forecaster.covariates_
+    covariates = {}
+    if spec is not None:
+        covariates = dict(
+            covariate_columns=tuple(_json_name(column) for column in spec.columns),
+            n_future_covariates=spec.n_future,
+            covariate_mean=spec.scaler.mean,
+            covariate_std=spec.scaler.std,
+            covariates_name=ONNX_COVARIATES,
+        )
     return ForecastMetadata(
         seq_len=forecaster.seq_len,
         pred_len=forecaster.pred_len_,
@@ -36,6 +46,7 @@ def forecast_metadata(forecaster) -> ForecastMetadata:
         embedding=forecaster.embedding,
         input_name=ONNX_INPUT,
         output_name=ONNX_OUTPUT,
+        **covariates,
     )
 
 
@@ -43,7 +54,7 @@ def export_forecaster(forecaster, path: str | os.PathLike) -> None:
     """Write a fitted forecaster's merged model and :func:`forecast_metadata` to ``path``.
 
     Raises sktime's ``NotFittedError`` before ``fit``, and ``NotImplementedError`` for
-    forecasters fitted on a panel, with covariates (``X``) or with ``precision="bf16"``.
+    forecasters fitted on a panel or with ``precision="bf16"``.
     """
     forecaster.check_is_fitted(method_name="to_onnx")
     name = type(forecaster).__name__
@@ -52,12 +63,6 @@ def export_forecaster(forecaster, path: str | os.PathLike) -> None:
             f"this {name} was fitted on a panel (one network per series); to_onnx exports one "
             "network. Export each series' forecaster: "
             "forecaster.forecasters_.iloc[i, 0].to_onnx(path)."
-        )
-    if forecaster.covariates_ is not None:
-        raise NotImplementedError(
-            f"this {name} was fitted with covariates X (columns "
-            f"{list(forecaster.covariates_.columns)}); to_onnx exports forecasters without "
-            "covariates only. Fit without X to export."
         )
     export_onnx(forecaster.net_.module_, path, metadata=forecast_metadata(forecaster).to_props())
 

@@ -13,10 +13,18 @@ from torch import Tensor, nn
 from sae_forecast.nn.embeddings import ChannelEmbedding, IndependentEmbedding, SharedEmbedding
 from sae_forecast.nn.merge import merge_embeddings
 
-__all__ = ["ONNX_INPUT", "ONNX_OPSET", "ONNX_OUTPUT", "deployable", "export_onnx"]
+__all__ = [
+    "ONNX_COVARIATES",
+    "ONNX_INPUT",
+    "ONNX_OPSET",
+    "ONNX_OUTPUT",
+    "deployable",
+    "export_onnx",
+]
 
 ONNX_OPSET = 18  # onnxruntime >= 1.14 runs it; the dynamo exporter's tested opset
 ONNX_INPUT = "window"
+ONNX_COVARIATES = "covariates"
 ONNX_OUTPUT = "forecast"
 
 
@@ -27,8 +35,8 @@ class _PointForecast(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.model(x)  # (B, H, N), or (median, quantiles) for a quantile backbone
+    def forward(self, x: Tensor, covariates: Tensor | None = None) -> Tensor:
+        out = self.model(x, covariates)  # (B, H, N), or (median, quantiles) for quantiles
         return out[0] if isinstance(out, tuple) else out
 
 
@@ -65,16 +73,18 @@ def export_onnx(
 
     The graph maps the input ``window`` ``(batch, seq_len, n_channels)`` (float32) to
     ``forecast`` ``(batch, pred_len, n_channels)``: RevIN, the merged embedding (see
-    :func:`deployable`) and the body. It is traced by torch's dynamo exporter
-    (``torch.onnx.export(..., dynamo=True)``); the legacy TorchScript exporter cannot export
-    PatchTST's patching (``Tensor.unfold``) with a dynamic batch. The weights are stored in
-    the file (no external data).
+    :func:`deployable`) and the body. A model with covariates takes a second input,
+    ``covariates`` ``(batch, seq_len + pred_len, n_future + n_past)`` (see
+    :meth:`Backbone.forward <sae_forecast.nn.Backbone.forward>`). It is traced by torch's
+    dynamo exporter (``torch.onnx.export(..., dynamo=True)``); the legacy TorchScript exporter
+    cannot export PatchTST's patching (``Tensor.unfold``) with a dynamic batch. The weights
+    are stored in the file (no external data).
 
     Parameters
     ----------
     model : torch.nn.Module
-        A backbone of :mod:`sae_forecast.nn` without covariates, in fp32 precision, or its
-        quantile variant (the median is exported).
+        A backbone of :mod:`sae_forecast.nn` in fp32 precision, or its quantile variant (the
+        median is exported).
     path : str or os.PathLike
         The ``.onnx`` file to write.
     metadata : dict of str to str or None, default=None
@@ -83,7 +93,7 @@ def export_onnx(
     Raises
     ------
     NotImplementedError
-        For a model with covariates or ``precision="bf16"``.
+        For a model with ``precision="bf16"``.
     ImportError
         Without onnx or onnxscript (the ``onnx`` extra).
 
@@ -104,18 +114,17 @@ def export_onnx(
             f"ONNX export needs {' and '.join(missing)} (torch's dynamo exporter writes the "
             "graph with them): pip install 'sae-forecast[onnx]'."
         )
-    module = _PointForecast(deployable(model))
-    example = torch.zeros(2, model.seq_len, model.n_channels)
     batch = torch.export.Dim("batch")
+    inputs, names, shapes = _example_inputs(model, batch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals
         program = torch.onnx.export(
-            module,
-            (example,),
+            _PointForecast(deployable(model)),
+            inputs,
             dynamo=True,
-            input_names=[ONNX_INPUT],
+            input_names=names,
             output_names=[ONNX_OUTPUT],
-            dynamic_shapes={"x": {0: batch}},
+            dynamic_shapes=shapes,
             opset_version=ONNX_OPSET,
             external_data=False,
             verbose=False,
@@ -124,17 +133,22 @@ def export_onnx(
     program.save(os.fspath(path), external_data=False)
 
 
-def _check_exportable(model: nn.Module) -> None:
-    name = type(model).__name__
+def _example_inputs(model: nn.Module, batch) -> tuple[tuple, list[str], dict]:
+    """Example inputs (batch 2: the exporter specialises a batch of 1), names, dynamic axes."""
+    inputs = (torch.zeros(2, model.seq_len, model.n_channels),)  # (B, L, N)
+    names, shapes = [ONNX_INPUT], {"x": {0: batch}}
     if getattr(model, "n_covariates", 0):
-        raise NotImplementedError(
-            f"{name} reads covariates (n_future_covariates={model.n_future_covariates}, "
-            f"n_past_covariates={model.n_past_covariates}); ONNX export covers models "
-            "without covariates only. Fit without X to export."
-        )
+        rows = model.seq_len + model.pred_len
+        inputs += (torch.zeros(2, rows, model.n_covariates),)  # (B, L + H, C)
+        names.append(ONNX_COVARIATES)
+        shapes["covariates"] = {0: batch}
+    return inputs, names, shapes
+
+
+def _check_exportable(model: nn.Module) -> None:
     if getattr(model, "precision", "fp32") != "fp32":
         raise NotImplementedError(
-            f"{name} runs its body in precision={model.precision!r}; ONNX export writes fp32 "
-            "graphs only, which would not reproduce its forecasts. Fit with precision='fp32' "
-            "to export."
+            f"{type(model).__name__} runs its body in precision={model.precision!r}; ONNX "
+            "export writes fp32 graphs only, which would not reproduce its forecasts. Fit "
+            "with precision='fp32' to export."
         )

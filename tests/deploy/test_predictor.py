@@ -81,7 +81,7 @@ def test_too_few_rows_say_how_many_are_needed(fitted):
 def test_wrong_channels_are_named(fitted):
     _, path, frame = fitted
     predictor = OnnxPredictor.load(path, n_threads=1)
-    with pytest.raises(ValueError, match=r"n_channels=3\) .* got \(12, 2\)"):
+    with pytest.raises(ValueError, match=r"\(n_rows, 3\) .* got \(12, 2\); pass one column"):
         predictor.predict(frame.to_numpy()[-12:, :2])
     renamed = frame.rename(columns={"sensor_1": "humidity"})
     with pytest.raises(ValueError, match=r"columns \['sensor_0', 'humidity', 'sensor_2'\]"):

@@ -35,3 +35,14 @@ def test_scaled_window_fills_each_window_of_a_batch_on_its_own():
     actual = scaled_window(batch, scaler.mean, scaler.std)
     for window, expected in zip(batch, actual, strict=True):
         np.testing.assert_array_equal(_pipeline(window, scaler), expected)
+
+
+def test_a_leading_gap_takes_the_row_before_when_given():
+    rng = np.random.default_rng(2)
+    rows = rng.normal(size=(6, 3))
+    rows[:2, 0] = np.nan
+    rows[:, 2] = np.nan
+    last = rng.normal(size=3).astype(np.float32)  # the scaled row before (the context's end)
+    scaler = Standardiser(mean=np.zeros(3), std=np.ones(3))
+    expected = fill_gaps(scaler.transform(rows), last=last)[0]  # what predict does with X
+    np.testing.assert_array_equal(scaled_window(rows, scaler.mean, scaler.std, last=last), expected)

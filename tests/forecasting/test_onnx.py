@@ -199,14 +199,6 @@ def test_to_onnx_before_fit_says_fit_first(tmp_path):
         tiny().to_onnx(tmp_path / "model.onnx")
 
 
-def test_to_onnx_refuses_covariates_and_names_them(tmp_path):
-    frame = make_frame()
-    X = pd.DataFrame({"temperature": np.arange(len(frame), dtype=float)}, index=frame.index)
-    forecaster = tiny(max_epochs=1).fit(frame, X=X)
-    with pytest.raises(NotImplementedError, match=r"covariates X \(columns \['temperature'\]\)"):
-        forecaster.to_onnx(tmp_path / "model.onnx")
-
-
 def test_to_onnx_refuses_bf16(tmp_path):
     forecaster = tiny(max_epochs=1, precision="bf16").fit(make_frame())
     with pytest.raises(NotImplementedError, match="precision='fp32'"):

@@ -11,7 +11,7 @@ export PYTHONUNBUFFERED := 1
 
 $(STAMP): pyproject.toml setup.cfg constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e ".[test,docs,distributed,ray]"
+	$(PIP) -e ".[test,docs,distributed,ray,onnx]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -14,6 +14,7 @@ SUBPACKAGES = [
     "sae_forecast.training",
     "sae_forecast.forecasting",
     "sae_forecast.analysis",
+    "sae_forecast.deploy",
 ]
 
 

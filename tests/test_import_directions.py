@@ -20,6 +20,9 @@ FORBIDDEN = {
     "forecasting": {"matplotlib"} | {f"sae_forecast.{m}" for m in ("analysis", "bench")},
     "analysis": {"skorch"} | {f"sae_forecast.{m}" for m in ("training", "bench")},
     "bench": set(),
+    # the torch-free predictor: numpy and onnxruntime only (a gateway has neither pandas nor torch)
+    "deploy": {"torch", "pandas", "sklearn", "sktime", "skorch", "matplotlib", "scipy"}
+    | {f"sae_forecast.{m}" for m in ("nn", "data", "training", "forecasting", "analysis", "bench")},
 }
 
 

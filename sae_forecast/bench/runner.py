@@ -58,6 +58,7 @@ STUDIES = {  # name: module
     "fleet": "sae_forecast.bench.fleet",
     "calibration": "sae_forecast.bench.calibration",
     "covariates": "sae_forecast.bench.covariates",
+    "deploy": "sae_forecast.bench.deploy",
 }
 
 

@@ -38,6 +38,7 @@ from sae_forecast.forecasting._fleet import (
     pretrained_horizon,
 )
 from sae_forecast.forecasting._intervals import calibration_start, interval_method, quantile_frame
+from sae_forecast.forecasting._onnx import export_forecaster
 from sae_forecast.forecasting._parameters import check_parameters
 from sae_forecast.forecasting._signature import (
     backbone_parameters,
@@ -243,6 +244,24 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
                 np.concatenate([self._covariate_context, exogenous])
             )
         return self
+
+    def to_onnx(self, path) -> None:
+        """Write the fitted model to the ONNX file ``path``, for a runtime without torch.
+
+        The graph holds RevIN and the model with its channel embedding merged into plain
+        per-channel weights (no gates or pool at run time); it maps scaled, gap-filled windows
+        ``(batch, seq_len, n_channels)`` to scaled forecasts ``(batch, pred_len, n_channels)``
+        (dynamic batch, opset 18, fp32; the median for ``interval_method="quantile"``); with
+        covariates ``X``, a second input takes their scaled, filled windows over lookback and
+        horizon. The file's ``metadata_props`` hold the scalers, ``seq_len``, ``pred_len``,
+        the columns and the gap rule, so :class:`~sae_forecast.deploy.OnnxPredictor`
+        forecasts from the raw recent rows alone. See the "Deploying to a gateway" page.
+
+        Raises ``NotImplementedError`` for a forecaster fitted on a panel or with
+        ``precision="bf16"``, and sktime's ``NotFittedError`` before ``fit``. Needs
+        ``pip install "sae-forecast[onnx]"``.
+        """
+        export_forecaster(self, path)
 
     @property
     def model_(self) -> torch.nn.Module:

@@ -25,6 +25,7 @@ from sae_forecast.nn.embeddings import (
     make_embedding,
     parameter_count,
 )
+from sae_forecast.nn.export import deployable, export_onnx
 from sae_forecast.nn.itransformer import iTransformer
 from sae_forecast.nn.merge import merge_embeddings, to_independent
 from sae_forecast.nn.patchtst import PatchTST
@@ -60,6 +61,8 @@ __all__ = [
     "SharedEmbedding",
     "TransformerEncoder",
     "attach_generator",
+    "deployable",
+    "export_onnx",
     "iTransformer",
     "make_covariate_projection",
     "make_embedding",

@@ -63,6 +63,7 @@ bench-docs: $(STAMP)
 	$(BENCH) calibration --backbones RLinear iTransformer $(CALIBRATION)
 	$(BENCH) scaling --batches 2 --threads 1 --out docs/benchmarks
 	$(BENCH) covariates --out docs/benchmarks/covariates
+	$(BENCH) deploy --threads 1 --out docs/benchmarks/deploy
 
 clean:
 	rm -rf $(VENV) docs/_build demo_out bench_out

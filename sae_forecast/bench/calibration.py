@@ -50,6 +50,7 @@ from sae_forecast.data import CATALOG, split_borders
 from sae_forecast.forecasting import (
     FORECASTERS,
     AdaptiveConformal,
+    ConformalQuantiles,
     QuantileHead,
     SplitConformal,
 )
@@ -64,7 +65,12 @@ ADAPTIVE = {  # row -> AdaptiveConformal settings; "adaptive" is the forecasters
     "adaptive, step 0.02": {"step_size": 0.02},
     "adaptive, per channel": {"pooled": False},
 }
-QUANTILE = ("quantile head", "quantile conformal", "quantile adaptive")
+QUANTILE_ONLINE = {  # row -> ConformalQuantiles settings, calibrated then adapted online
+    "quantile adaptive": {},
+    "quantile rolling": {"step_size": 0.0},
+    "quantile adaptive, per channel": {"pooled": False},
+}
+QUANTILE = ("quantile head", "quantile conformal", *QUANTILE_ONLINE)
 
 
 def _scaled(forecaster, values: np.ndarray) -> np.ndarray:
@@ -223,9 +229,12 @@ def quantile_scores(forecaster, frame, borders, refresh: int, naive=None) -> dic
     trained, conformalized on the validation tail (the fit's calibration), and adapted online
     every ``refresh`` rows; with times."""
     scores, n_calibration = _test_scores(forecaster, frame, borders)
-    static = forecaster.intervals_
-    online = copy.deepcopy(static)
-    head_only = QuantileHead(static.levels)
+    levels, scale = forecaster.intervals_.levels, forecaster.scaler_.std
+    online = {
+        name: ConformalQuantiles(levels, **settings).calibrate(scores[:n_calibration], scale=scale)
+        for name, settings in QUANTILE_ONLINE.items()
+    }
+    head_only = QuantileHead(levels)
     result = _scorers(QUANTILE, forecaster, naive)
     seconds = {"predict_s": 0.0, "interval_s": 0.0, "adapt_s": 0.0}
     for start, forecasts in _chunks(forecaster, frame, borders, refresh * max(1, CHUNK // refresh)):
@@ -234,11 +243,12 @@ def quantile_scores(forecaster, frame, borders, refresh: int, naive=None) -> dic
         raw = np.moveaxis(head_only.quantiles(None, forecasts.head, LEVELS), 0, 1)
         _add(result[QUANTILE[0]], forecaster, raw, forecasts)
         _add(result[QUANTILE[1]], forecaster, forecasts.quantiles, forecasts)
-        began = time.perf_counter()
         origin, n_windows = n_calibration + start, len(forecasts.point)
-        adapted = online_quantiles(online, forecasts.head, scores, origin, n_windows, refresh)
-        seconds["adapt_s"] += time.perf_counter() - began
-        _add(result[QUANTILE[2]], forecaster, adapted, forecasts)
+        for name, method in online.items():
+            began = time.perf_counter()
+            adapted = online_quantiles(method, forecasts.head, scores, origin, n_windows, refresh)
+            seconds["adapt_s"] += time.perf_counter() - began
+            _add(result[name], forecaster, adapted, forecasts)
     return {name: {**score.result(), **seconds} for name, score in result.items()}
 
 

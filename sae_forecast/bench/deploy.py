@@ -15,7 +15,6 @@ size of onnxruntime + numpy against torch + numpy, dependencies included. Run it
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import tempfile
 from pathlib import Path
 
@@ -207,7 +206,7 @@ def write_page(out, records, invocation, args) -> None:
     described = "; ".join(f"{b} {sizes(b, args) or 'no sizes'}" for b in args.backbones)
     text = (
         f"# Deployment: torch against onnxruntime\n\n{invocation.generated}, onnxruntime "
-        f"{onnxruntime_version()}, {os.cpu_count()} cores.\n\nconfig: LightSAE "
+        f"{onnxruntime_version()}.\n\nconfig: LightSAE "
         f"(K={default_pool_size(n_channels)}), {args.dataset} shape (N={n_channels}), "
         f"L={SEQ_LEN}, H={HORIZON}; {described}; batches {args.batches}, median of "
         f"{args.repeats} interleaved calls\n"

@@ -8,6 +8,7 @@ import shlex
 
 import pytest
 
+from sae_forecast.bench import calibration
 from sae_forecast.bench.runner import load_records, parse_args
 from tests.bench import ROOT
 
@@ -20,15 +21,15 @@ COMMANDS = [
 UNRECORDED = {  # study: cells never computed, so make bench-docs computes them
     "calibration": {
         f"beijing_air iTransformer lightsae H=96 seed=2023 {method}"
-        for method in ("ConformalIntervals", "quantile conformal", "quantile adaptive")
+        for method in ("ConformalIntervals", *calibration.QUANTILE)
     },
 }
 
 
 def test_the_makefile_runs_every_study_with_a_published_page():
     assert sorted({argv[0] for argv in COMMANDS}) == [
-        "accuracy", "analysis", "calibration", "covariates", "fleet", "gaps", "overhead",
-        "scaling", "speed",
+        "accuracy", "analysis", "calibration", "covariates", "deploy", "fleet", "gaps",
+        "overhead", "scaling", "speed",
     ]  # fmt: skip
 
 

@@ -2,15 +2,26 @@
 
 Each forecaster (the ``results`` preset's sizes, learning rates and epoch caps, LightSAE
 embedding, H=96) is fitted on the training and validation rows of the standard protocol,
-once per interval method: ``conformal`` (the default: calibrated on every row of the
-validation tail the fit holds out, no extra training; ``conformal, last 1000 rows``: on the
-most recent 1000 of them), ``conformal rolling`` (the same model, recalibrated every
+once with the point loss and once with the pinball loss, and every test window is
+forecast. The rows are interval methods on these forecasts. Split conformal: ``conformal``
+(calibrated on every row of the validation tail the fit holds out; ``conformal, last 1000
+rows``: on the most recent 1000 of them) and ``conformal rolling`` (recalibrated every
 ``--refresh`` test rows with the residuals of the rows seen so far: what ``update`` with
-``update_params=False`` does) and ``quantile`` (the network trained with the pinball loss,
-its median the point forecast). Every test window is scored on observed targets, in units of
-each channel's training standard deviation: empirical coverage of the 50/80/90/95% central
-intervals, their mean width and interval (Winkler) score, and the pinball loss averaged over
-the quantile levels of these intervals. ``ConformalIntervals`` (sktime) wraps the same
+``update_params=False`` does for ``interval_method="conformal"``). Adaptive conformal
+(``AdaptiveConformal``, the forecasters' default ``interval_method="adaptive"``): the
+rolling window, and every ``--refresh`` rows the levels move with the misses of the new
+rows (``adaptive``: step 0.005, one level per step pooled over channels; ``adaptive, step
+0.02``; ``adaptive, per channel``). Quantile network: ``quantile head`` (its bands as
+trained), ``quantile conformal`` (``ConformalQuantiles`` calibrated on the validation tail
+only), ``quantile rolling`` (and recalibrated on the rolling window: the default of
+``interval_method="quantile"``), ``quantile adaptive`` (and levels moved at step 0.005) and
+``quantile adaptive, per channel``. Every test window is scored on observed targets, in
+units of each channel's training standard deviation: empirical coverage of the
+50/80/90/95% central intervals, their mean width and interval (Winkler) score, the pinball
+loss averaged over the quantile levels of these intervals, the weighted quantile loss
+(``wql``: pinball over the nine levels 0.025..0.975, divided by the mean absolute target,
+the usual approximation of CRPS) and MASE (mean absolute error over that of the seasonal
+naive forecast on the training rows). ``ConformalIntervals`` (sktime) wraps the same
 forecaster on the first ``--peer-channels`` channels (it is univariate: one model per
 channel), refits it at ``--peer-refits`` seeded, sampled cutoffs per channel (``refits``:
 all channels; plus one fit each) and is scored on ``--peer-windows`` test windows. Its
@@ -21,12 +32,15 @@ steps with none get a zero-width interval (``zero width %``; sktime warns). With
 an environment that has it), neuralforecast's iTransformer with the same sizes, learning
 rate, epochs and batch, trained with its quantile loss (``MQLoss``) on the same scaled
 series, is scored on every ``--nf-stride``-th test window (``crossing %``: windows with
-crossing quantiles; ``version``: neuralforecast's). Times: fit (s),
-the conformal calibration (s, repeated after the fit), and the cost of intervals at
-prediction: for all test windows at once, and per sktime call (``predict_interval`` against
-``predict``). ``test/valid |error|``: the median over steps and channels of the mean
-absolute error of the conformal forecaster on the test rows over that on the validation rows
-that calibrate it (1 when the two periods are alike).
+crossing quantiles; ``version``: neuralforecast's). Times: fit (s), the calibration (s,
+repeated after the fit), the cost of intervals for all test windows at once, and per sktime
+call of the fitted forecaster (its default method): ``predict_interval`` against
+``predict``, and ``update`` of 24 rows (``update_ms``) against the interval method's own
+part of it (``extend_ms``: forecasting the new rows from the origins before them, scoring,
+moving the levels, rolling the window; ``online %``). Rows of one fit share its point scores
+and times. ``test/valid |error|``: the median over steps and channels of the mean absolute
+error of the point forecaster on the test rows over that on the validation rows that
+calibrate it (1 when the two periods are alike).
 """
 
 from __future__ import annotations
@@ -66,8 +80,8 @@ ADAPTIVE = {  # row -> AdaptiveConformal settings; "adaptive" is the forecasters
     "adaptive, per channel": {"pooled": False},
 }
 QUANTILE_ONLINE = {  # row -> ConformalQuantiles settings, calibrated then adapted online
-    "quantile adaptive": {},
-    "quantile rolling": {"step_size": 0.0},
+    "quantile adaptive": {"step_size": 0.005},  # the step of "adaptive"
+    "quantile rolling": {},  # interval_method="quantile"'s default: step 0
     "quantile adaptive, per channel": {"pooled": False},
 }
 QUANTILE = ("quantile head", "quantile conformal", *QUANTILE_ONLINE)

@@ -205,10 +205,13 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         return self
 
     def _predict(self, fh, X=None):
-        steps = self._steps(fh)
-        forecast = self.net_.predict(self._next_inputs(fh, X))[0]  # (H, N), scaled
-        rows = self.scaler_.inverse_transform(forecast[steps - 1])
+        rows = self._point_rows(fh, X, self._steps(fh))
         return pd.DataFrame(rows, index=fh.to_absolute_index(self.cutoff), columns=self.columns_)
+
+    def _point_rows(self, fh, X, steps: np.ndarray) -> np.ndarray:
+        """The point forecast at the horizon ``steps`` (1-based), original units: (S, N)."""
+        forecast = self.net_.predict(self._next_inputs(fh, X))[0]  # (H, N), scaled
+        return self.scaler_.inverse_transform(forecast[steps - 1])
 
     def _predict_quantiles(self, fh, X, alpha):
         # sktime derives predict_var from it (a normal with the same interquartile range)
@@ -400,8 +403,10 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
             head = head * self.scaler_.std[:, None] + self.scaler_.mean[:, None]
             values = self.intervals_.quantiles(None, head, alpha, steps)
             return values, fh.to_absolute_index(self.cutoff)
-        point = self._predict(fh, X)  # (S, N), original units; its index is slow to build: once
-        return self.intervals_.quantiles(point.to_numpy(), None, alpha, steps), point.index
+        # sktime's horizon conversions cost more than RLinear's forecast: each is done once
+        point = self._point_rows(fh, X, steps)  # (S, N), original units
+        values = self.intervals_.quantiles(point, None, alpha, steps)
+        return values, fh.to_absolute_index(self.cutoff)
 
 
 fill_parameters(LightSAEForecaster, parameter_docs(CommonParameters, COMMON))

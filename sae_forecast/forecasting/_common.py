@@ -83,7 +83,7 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         inference, step ``interval_step_size``), so coverage stays near nominal when the
         series drifts. ``"quantile"``: the network also forecasts ``quantile_levels``,
         trained with the pinball loss (its median is the point forecast), and its bands are
-        scaled by conformal calibration and adapted like ``"adaptive"``. With
+        scaled by conformal calibration and recalibrated on a rolling window by ``update``. With
         ``validation_size=0`` the last 1000 training rows calibrate in sample and a warning
         says the intervals may be too narrow.
     quantile_levels : tuple of float or None, default=None
@@ -94,9 +94,12 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         Number of most recent forecast rows whose scores calibrate the intervals, and the
         rolling window ``update`` keeps. None: every row of the validation tail, and as many
         rows after ``update``.
-    interval_step_size : float, default=0.005
+    interval_step_size : float or None, default=None
         ``interval_method="adaptive"`` and ``"quantile"``: how far one miss moves a level
         at ``update`` (0 keeps the levels nominal: split conformal on a rolling window).
+        None: each method's default, 0.005 for ``"adaptive"`` and 0 for ``"quantile"``
+        (its scaled scores make levels near 1 read extreme multiples: see
+        docs/intervals.md).
     gate_penalty : {"balance", "entropy"} or None, default=None
         Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
     gate_penalty_weight : float, default=0.01
@@ -177,7 +180,7 @@ class CommonParameters(KeywordParameters, BaseForecaster):
     interval_method: str = "adaptive"
     quantile_levels: Sequence[float] | None = None
     calibration_size: int | None = None
-    interval_step_size: float = 0.005
+    interval_step_size: float | None = None
     gate_penalty: str | None = None
     gate_penalty_weight: float = 0.01
     adapt: str = "auto"

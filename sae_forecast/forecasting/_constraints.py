@@ -158,8 +158,9 @@ class Real(Constraint):
         low_open: bool = False,
         high_open: bool = False,
         meaning: str = "",
+        none: bool = False,
     ) -> None:
-        super().__init__(meaning=meaning)
+        super().__init__(meaning=meaning, none=none)
         self.low, self.high = low, high
         self.low_open, self.high_open = low_open, high_open
 

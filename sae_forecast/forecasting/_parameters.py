@@ -182,7 +182,10 @@ PARAMETERS: dict[str, Constraint] = {
         minimum=1, meaning="rows whose scores calibrate; None: all", none=True
     ),
     "interval_step_size": Real(
-        low=0.0, high=1.0, meaning="how far one miss moves an interval's level, e.g. 0.005"
+        low=0.0,
+        high=1.0,
+        meaning="how far one miss moves an interval's level, e.g. 0.005; None: the method's",
+        none=True,
     ),
     "gate_penalty": Choice(
         ("balance", "entropy"), meaning="the regulariser of the LightSAE gates", none=True

@@ -13,7 +13,7 @@ from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
 from sae_forecast.training._trainable import TrainableMixin
 from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
-from sae_forecast.training.dataset import ArrayWindows, Targets, collate_pairs
+from sae_forecast.training.dataset import ArrayWindows, Targets, collate_pairs, observed_weight
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.seeds import spawn_seeds
 from sae_forecast.training.split import ChronologicalSplit
@@ -308,7 +308,7 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
         values = to_device(targets.values, self.device)
         if targets.observed is None:
             return self.criterion_(y_pred, values)
-        weight = targets.observed.to(y_pred.dtype)
+        weight = observed_weight(targets.observed, y_pred.dtype)
         return ((y_pred - values).square() * weight).sum() / weight.sum().clamp(min=1.0)
 
     def gate_penalty_loss(self) -> torch.Tensor:

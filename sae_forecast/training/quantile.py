@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS, check_levels
-from sae_forecast.training.dataset import Targets
+from sae_forecast.training.dataset import Targets, observed_weight
 from sae_forecast.training.net import ForecastingNet
 
 __all__ = ["PinballLoss", "QuantileNet", "QuantileOutputMixin"]
@@ -60,7 +60,7 @@ class PinballLoss(nn.Module):
         loss = torch.maximum(alpha * error, (alpha - 1) * error).mean(dim=-1)  # shape
         if observed is None:
             return loss.mean()
-        weight = observed.to(loss.dtype)
+        weight = observed_weight(observed, loss.dtype)
         return (loss * weight).sum() / weight.sum().clamp(min=1.0)
 
 

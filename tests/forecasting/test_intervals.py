@@ -18,11 +18,13 @@ from sktime.utils.estimator_checks import check_estimator
 from sae_forecast import LightSAERLinearForecaster
 from sae_forecast.data import prepare_series
 from sae_forecast.forecasting._intervals import (
+    DEFAULT_STEP_SIZE,
     ConformalQuantiles,
     QuantileHead,
     SplitConformal,
     diagonal_residuals,
     interpolate_levels,
+    interval_method,
 )
 from tests.forecasting.conftest import TINY
 
@@ -359,3 +361,17 @@ def test_quantile_training_passes_sktime_check_estimator():
     results = check_estimator(forecaster, raise_exceptions=False)
     failed = {test: str(result)[:300] for test, result in results.items() if result != "PASSED"}
     assert failed == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "step_size", "expected"),
+    [
+        ("adaptive", None, DEFAULT_STEP_SIZE),
+        ("quantile", None, 0.0),  # scaled scores: levels near 1 read extreme multiples
+        ("quantile", 0.02, 0.02),
+        ("adaptive", 0.0, 0.0),
+    ],
+)
+def test_interval_step_size_none_keeps_each_methods_own_default(method, step_size, expected):
+    chosen = interval_method(method, step_size=step_size)
+    assert chosen.step_size == expected

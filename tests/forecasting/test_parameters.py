@@ -41,7 +41,7 @@ fine_tune_epochs    | -1          | ValueError | an int >= 0 (epochs trained by 
 interval_method     | 'bootstrap' | ValueError | one of ['adaptive', 'conformal', 'quantile']
 quantile_levels     | (0.1, 0.9)  | ValueError | None or at least two increasing levels strictly
 calibration_size    | 0           | ValueError | None or an int >= 1 (rows whose scores calibrate
-interval_step_size  | 1.5         | ValueError | a float in [0, 1] (how far one miss moves an int
+interval_step_size  | 1.5         | ValueError | None or a float in [0, 1] (how far one miss moves
 gate_penalty        | 'l2'        | ValueError | None or one of ['balance', 'entropy'] (the regul
 gate_penalty_weight | -0.1        | ValueError | a finite float >= 0 (weight of the gate penalty)
 adapt               | 'gate'      | ValueError | one of ['auto', 'gates', 'embedding', 'all', 'no

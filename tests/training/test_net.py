@@ -183,6 +183,23 @@ def test_masked_loss_ignores_unobserved_targets():
     assert net.get_loss(pred, Targets(target, None)).item() == pytest.approx(100.0**2 / 6 + 5 / 6)
 
 
+def test_masked_loss_and_its_gradient_are_bitwise_the_float_mask_formula():
+    """The mask is read as bytes for speed: the loss and the gradient keep the bits of
+    ``((pred - target) ** 2 * mask.float()).sum() / mask.float().sum()``, also for a
+    mask that is a strided view (as the windows' masks are)."""
+    net = _net().initialize()
+    target = torch.randn(4, PRED, 3)
+    mask = (torch.rand(4, 2 * PRED, 3) > 0.2)[:, ::2]
+    pred = torch.randn(4, PRED, 3, requires_grad=True)
+    net.get_loss(pred, Targets(target, mask)).backward()
+    reference = pred.detach().clone().requires_grad_()
+    weight = mask.float()
+    expected = ((reference - target).square() * weight).sum() / weight.sum()
+    expected.backward()
+    assert torch.equal(net.get_loss(pred, Targets(target, mask)), expected)
+    assert torch.equal(pred.grad, reference.grad)
+
+
 def test_unmasked_loss_is_bitwise_the_criterion():
     net = _net().initialize()
     pred, target = torch.randn(4, PRED, 3), torch.randn(4, PRED, 3)

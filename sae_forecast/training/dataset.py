@@ -29,9 +29,9 @@ __all__ = [
 def observed_weight(observed: Tensor, dtype: torch.dtype) -> Tensor:
     """The boolean mask ``observed`` as 1.0 / 0.0 of ``dtype``: the weight of a masked loss.
 
-    Read as bytes first: torch converts bool to float 3.5x slower than uint8 on the CPU
-    (14 against 4 us for a batch of 32 x 96 x 7), a third of what the mask cost RLinear per
-    step; the values are the same.
+    Read as bytes first: torch converts bool to float about 3.5x slower than uint8 on the
+    CPU (14 against 4 us for a batch of 32 x 96 x 7, timed while another job ran); the
+    values are the same.
 
     Examples
     --------

@@ -62,6 +62,7 @@ bench-docs: $(STAMP)
 	# the neuralforecast rows need neuralforecast (not a dependency): see docs/intervals.md
 	$(BENCH) calibration --backbones RLinear iTransformer $(CALIBRATION)
 	$(BENCH) scaling --batches 2 --threads 1 --out docs/benchmarks
+	$(BENCH) memory --threads 2 --out docs/benchmarks/memory
 	$(BENCH) covariates --out docs/benchmarks/covariates
 	$(BENCH) deploy --threads 1 --out docs/benchmarks/deploy
 

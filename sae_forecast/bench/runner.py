@@ -53,6 +53,7 @@ STUDIES = {  # name: module
     "speed": "sae_forecast.bench.speed",
     "overhead": "sae_forecast.bench.overhead",
     "scaling": "sae_forecast.bench.scaling",
+    "memory": "sae_forecast.bench.memory",
     "gpu": "sae_forecast.bench.gpu",
     "gaps": "sae_forecast.bench.gaps",
     "fleet": "sae_forecast.bench.fleet",

@@ -210,6 +210,7 @@ PARAMETERS: dict[str, Constraint] = {
     "patch_len": Integer(minimum=1, meaning="patch length"),
     "stride": Integer(minimum=1, meaning="distance between patch starts"),
     "activation": Choice(ACTIVATIONS),
+    "chunk_size": Integer(minimum=1, meaning="sequences encoded at once when training", none=True),
 }
 
 

@@ -65,6 +65,7 @@ class LightSAEiTransformerForecaster(LightSAEForecaster):
     activation: str = "gelu"
     revin: bool = True
     revin_affine: bool = False
+    chunk_size: int | None = None
     _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod

@@ -70,6 +70,7 @@ class LightSAEPatchTSTForecaster(LightSAEForecaster):
     revin: bool = True
     revin_affine: bool = False
     covariate_gates: bool = False
+    chunk_size: int | None = None
     _defaults = {"lr": lr}  # read by the base when it writes __init__
 
     @classmethod

@@ -65,6 +65,11 @@ class iTransformer(Backbone):
         Number of covariates known over the horizon (see :class:`~sae_forecast.nn.Backbone`).
     n_past_covariates : int, default=0
         Number of covariates observed up to the forecast origin only.
+    chunk_size : int or None, default=None
+        In training, encode at most this many windows at a time and recompute their
+        activations in backward, so that peak memory grows with the chunk rather than with the
+        batch. It costs one more forward pass of the encoder; the forecasts equal the
+        unchunked ones and the gradients agree to float rounding. ``None`` encodes all at once.
 
     Examples
     --------
@@ -102,6 +107,7 @@ class iTransformer(Backbone):
         precision: str = "fp32",
         n_future_covariates: int = 0,
         n_past_covariates: int = 0,
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__(
             seq_len,
@@ -124,7 +130,14 @@ class iTransformer(Backbone):
         )
         self.dropout = SeededDropout(dropout)
         self.encoder = TransformerEncoder(
-            d_model, n_heads, d_ff, n_layers, dropout=dropout, activation=activation, norm="layer"
+            d_model,
+            n_heads,
+            d_ff,
+            n_layers,
+            dropout=dropout,
+            activation=activation,
+            norm="layer",
+            chunk_size=chunk_size,
         )
         self.projector = nn.Linear(d_model, pred_len)
         if self.n_covariates:  # built last: the other layers draw as without covariates

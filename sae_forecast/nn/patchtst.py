@@ -72,6 +72,13 @@ class PatchTST(Backbone):
         Weight the covariate terms per target channel
         (:class:`~sae_forecast.nn.GatedCovariateProjection`) instead of sharing them
         (:class:`~sae_forecast.nn.CovariateProjection`); no effect without covariates.
+    chunk_size : int or None, default=None
+        In training, encode at most this many (window, channel) series at a time and
+        recompute their activations in backward, so that peak memory grows with the chunk
+        (plus a few tensors of all series per layer) rather than with ``batch x n_channels``:
+        for many channels. It costs one more forward pass of the encoder; the forecasts equal
+        the unchunked ones and the gradients agree to float rounding. ``None`` encodes all at
+        once.
 
     Examples
     --------
@@ -116,6 +123,7 @@ class PatchTST(Backbone):
         n_future_covariates: int = 0,
         n_past_covariates: int = 0,
         covariate_gates: bool = False,
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__(
             seq_len,
@@ -149,7 +157,14 @@ class PatchTST(Backbone):
         )
         self.dropout = SeededDropout(dropout)
         self.encoder = TransformerEncoder(
-            d_model, n_heads, d_ff, n_layers, dropout=dropout, activation=activation, norm="batch"
+            d_model,
+            n_heads,
+            d_ff,
+            n_layers,
+            dropout=dropout,
+            activation=activation,
+            norm="batch",
+            chunk_size=chunk_size,
         )
         self.head = nn.Linear(self.n_patches * d_model, pred_len)
         self.head_dropout = SeededDropout(head_dropout)

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
+from sae_forecast.nn.batchnorm import TokenBatchNorm
 from sae_forecast.nn.dropout import SeededDropout, apply_mask, keep_mask
 
 __all__ = [
@@ -45,21 +46,6 @@ def sinusoidal_positions(length: int, d_model: int) -> Tensor:
     return table
 
 
-class TokenBatchNorm(nn.Module):
-    """BatchNorm over the feature axis of ``(batch, tokens, d_model)``, as in PatchTST.
-
-    Statistics are taken over batch and tokens together.
-    """
-
-    def __init__(self, d_model: int) -> None:
-        super().__init__()
-        self.norm = nn.BatchNorm1d(d_model)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Normalise ``x`` of shape ``(batch, tokens, d_model)``."""
-        return self.norm(x.reshape(-1, x.shape[-1])).view_as(x)
-
-
 def _make_norm(norm: str, d_model: int) -> nn.Module:
     if norm not in _NORMS:
         raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}.")
@@ -74,12 +60,23 @@ def _manual_attention(q: Tensor, k: Tensor, v: Tensor, p: float, seed: int) -> T
     head_dim)`` (``S = T`` in self-attention, ``T + M`` with ``M`` memory tokens); the result
     is ``(batch, heads, T, head_dim)``.
     """
+    mask = _attention_mask(q.shape[:3] + k.shape[2:3], p, seed, q.device) if p > 0 else None
+    return _masked_attention(q, k, v, p, mask)
+
+
+def _attention_mask(shape: torch.Size, p: float, seed: int, device) -> Tensor:
+    """The keep mask of attention weights of ``shape`` drawn from ``seed`` (see ``keep_mask``)."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return keep_mask(shape, p, generator, device)
+
+
+def _masked_attention(q: Tensor, k: Tensor, v: Tensor, p: float, mask: Tensor | None) -> Tensor:
+    """Softmax attention written out, its weights dropped where ``mask`` (if given) is False."""
     scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # (B, H, T, S)
     probs = scores.softmax(dim=-1)  # (B, H, T, S)
-    if p > 0:
-        generator = torch.Generator(device=q.device)
-        generator.manual_seed(seed)
-        probs = apply_mask(probs, keep_mask(probs.shape, p, generator, q.device), p)
+    if mask is not None:
+        probs = apply_mask(probs, mask, p)
     return probs @ v  # (B, H, T, head_dim)
 
 
@@ -148,15 +145,54 @@ class MultiHeadSelfAttention(nn.Module):
         Tensor
             Shape ``(batch, tokens, d_model)``.
         """
-        batch, tokens, d_model = x.shape
         q, k, v = self._queries_keys_values(x, memory)  # (B, H, T, hd), then (B, H, S, hd) twice
         p = self.dropout.p if self.training else 0.0
         if p == 0 and not self.force_manual:
             context = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, head_dim)
         else:
             context = self._attend_in_chunks(q, k, v, p)  # (B, H, T, head_dim)
-        context = context.transpose(1, 2).reshape(batch, tokens, d_model)
-        return self.out(context)
+        return self._merge_heads(context)
+
+    def draw_weight_mask(self, batch: int, tokens: int, keys: int, device) -> Tensor | None:
+        """Draw the keep mask :meth:`forward` would draw for its attention weights, whole.
+
+        The same seeds, drawn in the same order, give the same mask, shape ``(batch, heads,
+        tokens, keys)``; ``None`` where :meth:`forward` draws none (eval mode, or no dropout).
+        Rows of it go to :meth:`forward_with_mask` with the same rows of the input.
+        """
+        p = self.dropout.p if self.training else 0.0
+        if p == 0:
+            return None
+        chunk = self._rows_per_chunk(tokens, keys)
+        shape = (self.n_heads, tokens, keys)
+        masks = [
+            _attention_mask(
+                (min(chunk, batch - start), *shape), p, self.dropout.draw_seed(), device
+            )
+            for start in range(0, batch, chunk)
+        ]
+        return torch.cat(masks)  # (B, H, T, S)
+
+    def forward_with_mask(
+        self, x: Tensor, memory: Tensor | None, weight_mask: Tensor | None
+    ) -> Tensor:
+        """:meth:`forward` with the keep mask of the attention weights given, not drawn.
+
+        ``weight_mask`` is rows of :meth:`draw_weight_mask` matching the rows of ``x``, or
+        ``None`` (no dropout). Nothing random is drawn, so a recomputation gives the same
+        result.
+        """
+        q, k, v = self._queries_keys_values(x, memory)
+        if weight_mask is None and not self.force_manual:
+            context = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, head_dim)
+        else:
+            context = _masked_attention(q, k, v, self.dropout.p, weight_mask)
+        return self._merge_heads(context)
+
+    def _merge_heads(self, context: Tensor) -> Tensor:
+        """``(B, heads, T, head_dim)`` to the output projection of ``(B, T, d_model)``."""
+        batch, _, tokens, _ = context.shape
+        return self.out(context.transpose(1, 2).reshape(batch, tokens, -1))
 
     def _queries_keys_values(self, x: Tensor, memory: Tensor | None) -> tuple[Tensor, ...]:
         """Split heads of the projections: queries of ``x``, keys and values of ``x`` and memory.
@@ -188,9 +224,8 @@ class MultiHeadSelfAttention(nn.Module):
         return q, k, v
 
     def _attend_in_chunks(self, q: Tensor, k: Tensor, v: Tensor, p: float) -> Tensor:
-        batch, heads, tokens, _ = q.shape
-        keys = k.shape[2]  # T, or T + M with memory
-        chunk = max(1, MAX_SCORES_PER_CHUNK // (heads * tokens * keys))
+        batch, _, tokens, _ = q.shape
+        chunk = self._rows_per_chunk(tokens, k.shape[2])  # keys: T, or T + M with memory
         starts = range(0, batch, chunk)
         # Without dropout no seed is drawn, so forcing this path leaves the generator alone.
         seeds = [self.dropout.draw_seed() if p > 0 else 0 for _ in starts]
@@ -209,6 +244,10 @@ class MultiHeadSelfAttention(nn.Module):
             for i, seed in zip(starts, seeds, strict=True)
         ]
         return torch.cat(parts)  # (B, H, T, head_dim)
+
+    def _rows_per_chunk(self, tokens: int, keys: int) -> int:
+        """Rows whose attention maps hold at most ``MAX_SCORES_PER_CHUNK`` scores."""
+        return max(1, MAX_SCORES_PER_CHUNK // (self.n_heads * tokens * keys))
 
 
 def force_manual_attention(model: nn.Module, force: bool = True) -> nn.Module:
@@ -288,6 +327,70 @@ class EncoderLayer(nn.Module):
         hidden = self.dropout(ACTIVATIONS[self.activation](self.ff_in(x)))  # (B, T, d_ff)
         return self.norm2(x + self.dropout(self.ff_out(hidden)))
 
+    def forward_in_chunks(self, x: Tensor, memory: Tensor | None, chunk_size: int) -> Tensor:
+        """:meth:`forward` on ``chunk_size`` rows at a time, recomputed in backward.
+
+        The attention block and the feed-forward block each run on row chunks under
+        activation checkpointing, so they keep only their inputs; the norms run on all rows
+        (BatchNorm's statistics span them) and keep their outputs where they can
+        (:meth:`~sae_forecast.nn.batchnorm.TokenBatchNorm.forward_keeping_output`). The dropout
+        masks are drawn whole first, in :meth:`forward`'s order from the same generators, and
+        sliced per chunk: the output equals :meth:`forward`'s and the gradients agree to float
+        rounding (they are sums over chunks).
+        """
+        batch, tokens, _ = x.shape
+        keys = tokens if memory is None else tokens + memory.shape[1]
+        weight_mask = self.attention.draw_weight_mask(batch, tokens, keys, x.device)
+        after_attention = self._draw_mask(x.shape, x.device)
+        hidden = self._draw_mask((batch, tokens, self.ff_in.out_features), x.device)
+        after_feed_forward = self._draw_mask(x.shape, x.device)
+        x = _rows_in_chunks(
+            self._attention_block, chunk_size, x, memory, weight_mask, after_attention
+        )
+        x = _norm_keeping_output(self.norm1, x)
+        x = _rows_in_chunks(self._feed_forward_block, chunk_size, x, hidden, after_feed_forward)
+        return _norm_keeping_output(self.norm2, x)
+
+    def _draw_mask(self, shape, device) -> Tensor | None:
+        """The keep mask ``self.dropout`` would draw for ``shape``, or ``None`` if it draws none."""
+        if not self.training or self.dropout.p == 0:
+            return None
+        return keep_mask(torch.Size(shape), self.dropout.p, self.dropout.generator, device)
+
+    def _attention_block(self, x, memory, weight_mask, after_attention) -> Tensor:
+        attended = self.attention.forward_with_mask(x, memory, weight_mask)  # (b, T, d)
+        return x + _drop(attended, after_attention, self.dropout.p)
+
+    def _feed_forward_block(self, x, hidden_mask, after_feed_forward) -> Tensor:
+        hidden = _drop(ACTIVATIONS[self.activation](self.ff_in(x)), hidden_mask, self.dropout.p)
+        return x + _drop(self.ff_out(hidden), after_feed_forward, self.dropout.p)
+
+
+def _drop(x: Tensor, mask: Tensor | None, p: float) -> Tensor:
+    return x if mask is None else apply_mask(x, mask, p)
+
+
+def _norm_keeping_output(norm: nn.Module, x: Tensor) -> Tensor:
+    """``norm(x)``, through ``norm.forward_keeping_output`` where the norm has one."""
+    return getattr(norm, "forward_keeping_output", norm)(x)
+
+
+def _rows_in_chunks(block, chunk_size: int, *inputs: Tensor | None) -> Tensor:
+    """``block(*inputs)`` on ``chunk_size`` rows of every input at a time, checkpointed.
+
+    Each chunk keeps only its inputs for backward and runs again there. ``block`` must act on
+    each row alone and draw nothing random (its masks are inputs). ``None`` inputs are passed
+    to every chunk as ``None``.
+    """
+    rows = next(t.shape[0] for t in inputs if t is not None)
+    n_chunks = -(-rows // chunk_size)
+    pieces = [[None] * n_chunks if t is None else t.split(chunk_size) for t in inputs]
+    outputs = [
+        checkpoint(block, *chunk, use_reentrant=False, preserve_rng_state=False)
+        for chunk in zip(*pieces, strict=True)
+    ]
+    return torch.cat(outputs)
+
 
 class TransformerEncoder(nn.Module):
     """A stack of post-norm :class:`EncoderLayer` followed by a final norm.
@@ -308,6 +411,11 @@ class TransformerEncoder(nn.Module):
         Feed-forward activation.
     norm : {"layer", "batch"}, default="layer"
         Norm used inside the layers and at the end.
+    chunk_size : int or None, default=None
+        In training, encode at most this many rows (sequences) at a time and recompute their
+        activations in backward (:meth:`EncoderLayer.forward_in_chunks`): peak memory then
+        grows with the chunk, plus a few tensors of all rows per layer, instead of with all
+        rows. It costs one more forward pass of the layers. ``None`` encodes all rows at once.
 
     Examples
     --------
@@ -328,8 +436,14 @@ class TransformerEncoder(nn.Module):
         dropout: float = 0.1,
         activation: str = "gelu",
         norm: str = "layer",
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(
+                f"chunk_size must be a positive number of rows or None, got {chunk_size}."
+            )
+        self.chunk_size = chunk_size
         self.layers = nn.ModuleList(
             EncoderLayer(d_model, n_heads, d_ff, dropout=dropout, activation=activation, norm=norm)
             for _ in range(n_layers)
@@ -342,6 +456,16 @@ class TransformerEncoder(nn.Module):
         ``memory`` (``(batch, memory_tokens, d_model)``, optional) is given unchanged to every
         layer as read-only keys and values; only the tokens of ``x`` are encoded and returned.
         """
+        if self._chunked(x):
+            for layer in self.layers:
+                x = layer.forward_in_chunks(x, memory, self.chunk_size)  # (B, T, d)
+            return _norm_keeping_output(self.norm, x)
         for layer in self.layers:
             x = layer(x, memory)  # (B, T, d)
         return self.norm(x)
+
+    def _chunked(self, x: Tensor) -> bool:
+        """Whether this call keeps activations for backward and has more rows than a chunk."""
+        if self.chunk_size is None or not (self.training and torch.is_grad_enabled()):
+            return False
+        return x.shape[0] > self.chunk_size

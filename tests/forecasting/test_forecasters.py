@@ -259,3 +259,19 @@ def test_pooled_bias_reaches_the_embedding_of_every_backbone(cls, frame):
 def test_pooled_bias_with_another_embedding_is_refused(frame):
     with pytest.raises(ValueError, match=r"pooled_bias=True mixes .* embedding=.shared. has none"):
         tiny(embedding="shared", pooled_bias=True).fit(frame)
+
+
+@pytest.mark.parametrize("cls", [LightSAEPatchTSTForecaster, LightSAEiTransformerForecaster])
+def test_chunked_training_forecasts_as_the_unchunked(cls, frame):
+    whole = tiny(cls, dropout=0.2).fit(frame)
+    chunked = tiny(cls, dropout=0.2, chunk_size=2).fit(frame)  # a few rows per chunk
+    assert chunked.model_.encoder.chunk_size == 2
+    np.testing.assert_allclose(
+        chunked.predict(fh=[1, 2, 3]).to_numpy(),
+        whole.predict(fh=[1, 2, 3]).to_numpy(),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    assert chunked.net_.history[-1, "train_loss"] == pytest.approx(
+        whole.net_.history[-1, "train_loss"], rel=1e-5
+    )

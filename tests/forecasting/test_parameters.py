@@ -62,6 +62,7 @@ n_layers            | 0           | ValueError | an int >= 1 (encoder layers)
 patch_len           | 0           | ValueError | an int >= 1 (patch length)
 stride              | 0           | ValueError | an int >= 1 (distance between patch starts)
 activation          | 'swish'     | ValueError | one of ['gelu', 'relu']
+chunk_size          | 0           | ValueError | None or an int >= 1 (sequences encoded at once when
 """
 
 

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from sae_forecast.nn import transformer
+from sae_forecast.nn.seeding import attach_generator
 from sae_forecast.nn.transformer import (
     EncoderLayer,
     MultiHeadSelfAttention,
@@ -330,3 +332,80 @@ def test_encoder_gives_the_same_memory_to_every_layer():
     assert out.shape == (3, 4, 8)
     torch.testing.assert_close(out, every, atol=1e-6, rtol=1e-5)
     assert not torch.allclose(out, first_only, atol=1e-4)
+
+
+def _encoder_pair(norm: str, dropout: float, chunk_size: int):
+    whole = TransformerEncoder(8, 2, 12, 2, dropout=dropout, norm=norm).train()
+    chunked = TransformerEncoder(8, 2, 12, 2, dropout=dropout, norm=norm, chunk_size=chunk_size)
+    chunked.load_state_dict(whole.state_dict())
+    return whole, chunked.train()
+
+
+def _train_step(encoder, x, memory, seed=5):
+    generator = torch.Generator().manual_seed(seed)
+    attach_generator(encoder, generator)
+    x = x.clone().requires_grad_()
+    out = encoder(x, memory)
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(9))).sum().backward()
+    grads = [x.grad] + [p.grad for p in encoder.parameters()]
+    return out.detach(), grads, generator.get_state()
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("with_memory", [False, True])
+def test_chunked_encoder_gives_the_same_output_and_gradients(
+    monkeypatch, norm, dropout, with_memory
+):
+    monkeypatch.setattr(transformer, "MAX_SCORES_PER_CHUNK", 7 * 2 * 5 * 7)  # 7-row maps
+    x = torch.randn(23, 5, 8) * 2 + 1
+    memory = torch.randn(23, 2, 8) if with_memory else None
+    whole, chunked = _encoder_pair(norm, dropout, chunk_size=4)
+    out, grads, state = _train_step(whole, x, memory)
+    chunked_out, chunked_grads, chunked_state = _train_step(chunked, x, memory)
+    assert torch.equal(chunked_out, out)
+    assert torch.equal(chunked_state, state)  # the same draws from the generator
+    scale = max(g.abs().max() for g in grads)
+    for a, b in zip(chunked_grads, grads, strict=True):
+        assert (a - b).abs().max() <= 1e-6 * scale
+    expected = whole.state_dict()  # BatchNorm's running statistics
+    assert all(torch.equal(v, expected[k]) for k, v in chunked.state_dict().items())
+
+
+def test_chunked_encoder_keeps_far_fewer_activations():
+    x = torch.randn(64, 6, 8).requires_grad_()
+
+    def saved_bytes(encoder):
+        sizes = []
+
+        def pack(t):
+            sizes.append(t.numel() * t.element_size())
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            encoder(x)
+        return sum(sizes)
+
+    whole, chunked = _encoder_pair("batch", 0.1, chunk_size=8)
+    whole_bytes, chunked_bytes = saved_bytes(whole), saved_bytes(chunked)
+    assert chunked_bytes < 0.4 * whole_bytes, (chunked_bytes, whole_bytes)
+
+
+def test_chunks_run_only_in_training_with_gradients_and_above_the_chunk(monkeypatch):
+    calls = []
+    real = transformer.checkpoint
+    monkeypatch.setattr(transformer, "checkpoint", lambda *a, **k: calls.append(1) or real(*a, **k))
+    _, chunked = _encoder_pair("batch", 0.1, chunk_size=4)
+    x = torch.randn(10, 5, 8)
+    chunked.eval()(x)
+    with torch.no_grad():
+        chunked.train()(x)
+    chunked(x[:4])
+    assert calls == []
+    chunked(x)
+    assert len(calls) == 2 * 2 * 3  # two blocks per layer, two layers, three chunks of rows
+
+
+def test_chunk_size_must_be_positive():
+    with pytest.raises(ValueError, match="chunk_size must be a positive number of rows or None"):
+        TransformerEncoder(8, 2, 8, 1, chunk_size=0)

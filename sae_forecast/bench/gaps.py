@@ -18,6 +18,7 @@ import time
 import warnings
 from dataclasses import replace
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -120,24 +121,65 @@ def gap_runs(clean: str, backbones, embeddings, max_epochs: dict) -> list[tuple[
     return runs
 
 
-COST_PROTOCOL = {"rounds": 11, "epochs": 4}
+COST_PROTOCOL = {"epochs": 4}
+# alternated rounds per backbone: an RLinear epoch takes 0.4-0.5 s and varies by 10% from
+# one to the next on this machine, so it needs more rounds (for a few minutes in all)
+COST_ROUNDS = {"RLinear": 31, "iTransformer": 11}
+
+
+def cost_protocol(backbone: str) -> dict:
+    """The masking-cost protocol of ``backbone``: epochs per fit and alternated rounds."""
+    return {**COST_PROTOCOL, "rounds": COST_ROUNDS.get(backbone, 11)}
+
+
+COST_GAPS = ("in every window", "one, in no target")
+
+
+class CostCell(NamedTuple):
+    """A masking-cost cell: the backbone and where the gaps fall (one of ``COST_GAPS``)."""
+
+    backbone: str
+    gaps: str
+
+
+def with_cost_gaps(clean: pd.DataFrame, gaps: str) -> pd.DataFrame:
+    """A copy of ``clean`` with the gaps of a masking-cost measurement: ``"in every window"``
+    (channel 0 every ``HORIZON`` rows from ``SEQ_LEN``, so every window's targets hold one
+    gap and every batch takes the masked loss) or ``"one, in no target"`` (the first row's
+    first value, a lookback value only: every batch takes the plain loss).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame(np.ones((400, 2)))
+    >>> int(with_cost_gaps(frame, "in every window").isna().sum().sum())  # rows 96, 192, ...
+    4
+    """
+    gappy = clean.copy()
+    if gaps == "in every window":
+        gappy.iloc[SEQ_LEN::HORIZON, 0] = np.nan
+    elif gaps == "one, in no target":
+        gappy.iloc[0, 0] = np.nan
+    else:
+        raise ValueError(f"gaps={gaps!r} is not one of {COST_GAPS}; pass one of them.")
+    return gappy
 
 
 def masking_cost(
     dataset: str,
     backbone: str,
     data_home=None,
-    rounds: int = COST_PROTOCOL["rounds"],
+    rounds: int | None = None,
     epochs: int = COST_PROTOCOL["epochs"],
+    gaps: str = COST_GAPS[0],
 ) -> dict:
-    """Seconds per training epoch on clean data, unmasked vs with one gap (which sends every
-    target through the masked loss): ``rounds`` fits of each, alternated (which goes first
+    """Seconds per training epoch on clean data, unmasked vs with the gaps ``gaps`` (see
+    :func:`with_cost_gaps`): ``rounds`` fits of each, alternated (which goes first
     alternates too), each timed on its epochs after the first (the first carries one-off
-    costs); medians over the rounds."""
+    costs); medians over the rounds (those of :func:`cost_protocol` by default)."""
+    rounds = cost_protocol(backbone)["rounds"] if rounds is None else rounds
     frame = series(dataset, data_home)
     clean = frame.iloc[: split_borders(CATALOG[dataset].split, len(frame), SEQ_LEN)["train"][1]]
-    gappy = clean.copy()
-    gappy.iloc[0, 0] = np.nan  # the first lookback value: nothing else changes
+    gappy = with_cost_gaps(clean, gaps)
     options = dict(seq_len=SEQ_LEN, pred_len=HORIZON, pool_size=3, random_state=0)
     options.update(max_epochs=epochs, validation_size=0)
     options.update(reference_sizes(backbone, dataset, HORIZON))
@@ -148,7 +190,7 @@ def masking_cost(
             history = FORECASTERS[backbone](**options).fit(data).net_.history
             times[name].append(float(np.median(history[1:, "train_dur"])))
     row = {k: float(np.median(v)) for k, v in times.items()}
-    return {"dataset": dataset, "backbone": backbone, **row, "rounds": rounds,
+    return {"dataset": dataset, "backbone": backbone, "gaps": gaps, **row, "rounds": rounds,
             "masked / unmasked": row["masked"] / row["unmasked"]}  # fmt: skip
 
 
@@ -187,8 +229,11 @@ def cells(args) -> list[Cell]:
     ]
     cost = [  # keyed by the protocol too: a new protocol measures again
         Cell(
-            (settings_key("masking cost", args.clean, b, **COST_PROTOCOL),), f"masking cost {b}", b
+            (settings_key("masking cost", args.clean, b, gaps=gaps, **cost_protocol(b)),),
+            f"masking cost {b}, gaps {gaps}",
+            CostCell(b, gaps),
         )
+        for gaps in COST_GAPS
         for b in args.backbones
     ]
     return found + (cost if args.cost else [])
@@ -197,8 +242,9 @@ def cells(args) -> list[Cell]:
 def compute(cell: Cell, args) -> list[dict]:
     """One fit and its scores, or the masking cost of one backbone."""
     warnings.filterwarnings("ignore", message=".*remember_data.*", category=FutureWarning)
-    if isinstance(cell.spec, str):
-        return [{"table": "masking_cost", **masking_cost(args.clean, cell.spec, args.data_home)}]
+    if isinstance(cell.spec, CostCell):
+        cost = masking_cost(args.clean, cell.spec.backbone, args.data_home, gaps=cell.spec.gaps)
+        return [{"table": "masking_cost", **cost}]
     run, pattern, method = cell.spec
     frame = _punched(run.dataset, pattern, args.data_home)
     result = train_gappy(run, frame, method, CATALOG[run.dataset].split)
@@ -222,10 +268,11 @@ def write_page(out, records, invocation, args) -> None:
     table = table.join(seconds.add_suffix(" fit s")).join(missing.rename("missing %"))
     text = ""
     if len(costs):
-        columns = ["dataset", "backbone", "rounds", "unmasked", "masked", "masked / unmasked"]
+        columns = ["dataset", "backbone", "gaps", "rounds", "unmasked", "masked"]
+        columns += ["masked / unmasked"]
         text = (
             "\n## Cost of the masked loss on clean data (s per training epoch after the first, "
-            "medians of alternated rounds)\n\n"
+            "medians of alternated rounds; gaps: see `with_cost_gaps`)\n\n"
             f"{markdown(costs[columns])}\n"
         )
     (out / "gaps.md").write_text(

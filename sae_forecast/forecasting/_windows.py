@@ -241,16 +241,15 @@ class WindowMethods:
         seconds = time.perf_counter() - began
         mean, std = self.scaler_.mean, self.scaler_.std
         point = point * std + mean
-        observed = np.ones(point.shape, bool) if targets.observed is None else targets.observed
+        observed = _observed(targets, point.shape)
         target = targets.values.cpu().numpy().astype(np.float64) * std + mean
-        target[~np.asarray(observed)] = np.nan
+        target[~observed] = np.nan
         head = None if head is None else head * std[:, None] + mean[:, None]
         began, quantiles = time.perf_counter(), None
         if alpha is not None:
             quantiles = np.moveaxis(self.intervals_.quantiles(point, head, alpha), 0, 1)
         interval_seconds = time.perf_counter() - began
         alpha = None if alpha is None else tuple(alpha)
-        observed = np.asarray(observed)
         return WindowForecasts(
             point, target, observed, alpha, quantiles, seconds, interval_seconds, head
         )
@@ -287,7 +286,7 @@ class WindowMethods:
         if std is not None:  # errors in units of ``std`` instead of the forecaster's scaler
             factor = (self.scaler_.std / np.asarray(std, dtype=np.float64)).astype(np.float32)
             pred, target = pred * factor, target * factor
-        mask = None if targets.observed is None else targets.observed.cpu().numpy()
+        mask = None if targets.weight is None else _observed(targets, target.shape)
         mse, mae = masked_errors(pred, target, mask)
         return {"mse": mse, "mae": mae, "n_windows": len(windows), "seconds": seconds}
 
@@ -359,3 +358,10 @@ class WindowMethods:
             std=self.scaler_.std,
             covariates=covariates,
         )
+
+
+def _observed(targets, shape) -> np.ndarray:
+    """Where the targets were observed, as a boolean array (all True without a weight)."""
+    if targets.weight is None:
+        return np.ones(shape, bool)
+    return targets.weight.cpu().numpy() > 0

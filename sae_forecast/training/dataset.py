@@ -31,7 +31,8 @@ def observed_weight(observed: Tensor, dtype: torch.dtype) -> Tensor:
 
     Read as bytes first: torch converts bool to float about 3.5x slower than uint8 on the
     CPU (14 against 4 us for a batch of 32 x 96 x 7, timed while another job ran); the
-    values are the same.
+    values are the same. :class:`SeriesWindows` converts its mask once, so batches carry the
+    weight already as floats (bool operations are 3-5x slower than float ones on the CPU).
 
     Examples
     --------
@@ -55,7 +56,7 @@ def window_inputs(lookback: Tensor, covariates: Tensor | None):
 
 
 class Targets(NamedTuple):
-    """The targets of a batch of windows: values and where they were observed.
+    """The targets of a batch of windows: values and the weight of each (where observed).
 
     The one type every window dataset yields beside the inputs; losses and scores read its
     fields by name, never by position. A field added later (covariates over the horizon, say)
@@ -66,19 +67,20 @@ class Targets(NamedTuple):
     ----------
     values : Tensor of shape (batch, pred_len, n_channels)
         The target windows (scaled).
-    observed : Tensor of bool, same shape as ``values``, or None
-        False where a gap was imputed; None when the windows have no gap.
+    weight : Tensor of float, same shape as ``values``, or None
+        1.0 where the target was observed, 0.0 where a gap was imputed; None when the windows
+        have no gap.
 
     Examples
     --------
     >>> import torch
     >>> targets = Targets(torch.zeros(2, 3, 1), None)
-    >>> targets.select(1).values.shape, targets.observed
+    >>> targets.select(1).values.shape, targets.weight
     (torch.Size([3, 1]), None)
     """
 
     values: Tensor
-    observed: Tensor | None
+    weight: Tensor | None
 
     def select(self, index) -> Targets:
         """Index every field with ``index`` (e.g. one window); None fields stay None."""
@@ -96,7 +98,7 @@ def collate_pairs(samples) -> tuple:
     --------
     >>> import torch
     >>> inputs, targets = collate_pairs([(torch.zeros(4), torch.ones(2))] * 3)
-    >>> tuple(inputs.shape), tuple(targets.values.shape), targets.observed
+    >>> tuple(inputs.shape), tuple(targets.values.shape), targets.weight
     ((3, 4), (3, 2), None)
     """
     inputs = default_collate([sample[0] for sample in samples])
@@ -127,7 +129,7 @@ class SeriesWindows(Dataset):
         Horizon.
     observed : array-like of bool, same shape as ``series``, or a list, default=None
         Where the targets were observed (False where a gap was imputed). When given, batches
-        carry the target mask and the loss ignores unobserved targets.
+        carry it as the float ``Targets.weight`` and the loss ignores unobserved targets.
     starts : array-like of int, default=None
         Row offsets (into the concatenated series) of the windows to keep; all complete windows
         by default.
@@ -146,7 +148,7 @@ class SeriesWindows(Dataset):
     >>> len(data)
     15
     >>> X, y = data.batch(np.array([0, 3]))
-    >>> tuple(X.shape), tuple(y.values.shape), y.observed
+    >>> tuple(X.shape), tuple(y.values.shape), y.weight
     ((2, 4, 2), (2, 2, 2), None)
     """
 
@@ -165,9 +167,10 @@ class SeriesWindows(Dataset):
         self.seq_len = seq_len
         self.pred_len = pred_len
         self.values = _stack(parts, torch.float32, device)  # (rows, N)
-        self.observed = None
+        self.weight = None  # (rows, N): 1.0 observed, 0.0 imputed
         if observed is not None:
-            self.observed = _stack(_parts(observed), torch.bool, device)
+            mask = _stack(_parts(observed), torch.bool, device)
+            self.weight = observed_weight(mask, torch.float32)
         self.covariates = None
         if covariates is not None:
             self.covariates = _stack(_parts(covariates), torch.float32, device)  # (rows, C)
@@ -180,6 +183,9 @@ class SeriesWindows(Dataset):
             starts = _all_starts([len(p) for p in parts], seq_len, pred_len)
         self.starts = torch.as_tensor(np.asarray(starts), dtype=torch.long, device=device)
         self._offsets = torch.arange(seq_len + pred_len, device=device)
+        self._reaches_gap = None  # per window, on the CPU: whether a target row has a gap
+        if observed is not None:
+            self._reaches_gap = _targets_reach_a_gap(mask, np.asarray(starts), seq_len, pred_len)
 
     @property
     def n_channels(self) -> int:
@@ -195,7 +201,7 @@ class SeriesWindows(Dataset):
         return len(self.starts)
 
     def __getitem__(self, index: int):
-        X, y = self.batch(torch.tensor([index]))
+        X, y = self._gather(torch.tensor([index]), weigh_complete=True)
         if isinstance(X, dict):
             return {key: value[0] for key, value in X.items()}, y.select(0)
         return X[0], y.select(0)
@@ -203,24 +209,34 @@ class SeriesWindows(Dataset):
     def batch(self, indices):
         """Gather windows ``indices``: inputs ``(b, seq_len, N)`` (with covariates, the dict
         of :func:`window_inputs`) and their :class:`Targets` (values ``(b, pred_len, N)``, and
-        the observed mask when the series has one)."""
+        the observed weight when a target of the batch falls on a gap).
+
+        A batch whose targets were all observed carries no weight, so it takes the plain loss,
+        which has the same bits as the masked one at weight 1 (a test pins it) without its
+        cost; sparse gaps then cost only the batches that reach them."""
+        return self._gather(indices, weigh_complete=False)
+
+    def _gather(self, indices, weigh_complete: bool):
         rows = self.starts[torch.as_tensor(indices, device=self.starts.device)]
-        index = rows[:, None] + self._offsets  # (b, L+H): the windows' rows
-        window = self.values[index]  # (b, L+H, N)
+        index = (rows[:, None] + self._offsets).view(-1)  # the windows' rows, window by window
+        window = _rows(self.values, index, len(rows))  # (b, L+H, N)
         X, y = window[:, : self.seq_len], window[:, self.seq_len :]
-        mask = None
-        if self.observed is not None:
-            mask = self.observed[index[:, self.seq_len :]]  # (b, H, N)
+        weight = None
+        if self.weight is not None and (weigh_complete or self._reaches_gap[_cpu(indices)].any()):
+            targets = index.view(len(rows), -1)[:, self.seq_len :].reshape(-1)
+            weight = _rows(self.weight, targets, len(rows))  # (b, H, N)
         covariates = None
         if self.covariates is not None:
-            covariates = self.covariates[index]  # (b, L+H, C)
-        return window_inputs(X, covariates), Targets(y, mask)
+            covariates = _rows(self.covariates, index, len(rows))  # (b, L+H, C)
+        return window_inputs(X, covariates), Targets(y, weight)
 
     def subset(self, indices) -> SeriesWindows:
         """Return the windows ``indices`` as a dataset sharing this one's series."""
         view = object.__new__(SeriesWindows)
         view.__dict__.update(self.__dict__)
         view.starts = self.starts[torch.as_tensor(np.asarray(indices), dtype=torch.long)]
+        if self._reaches_gap is not None:
+            view._reaches_gap = self._reaches_gap[np.asarray(indices)]
         return view
 
 
@@ -313,6 +329,24 @@ def _all_starts(lengths: Sequence[int], seq_len: int, pred_len: int) -> np.ndarr
 
 def _parts(series) -> list:
     return list(series) if isinstance(series, (list, tuple)) else [series]
+
+
+def _targets_reach_a_gap(mask: Tensor, starts: np.ndarray, seq_len: int, pred_len: int):
+    """Per window starting at ``starts``: whether one of its target rows has a gap."""
+    gap_rows = np.concatenate([[0], np.cumsum(~mask.all(dim=1).cpu().numpy())])
+    first = starts.astype(np.int64) + seq_len
+    return gap_rows[first + pred_len] > gap_rows[first]
+
+
+def _cpu(indices) -> np.ndarray:
+    """Window indices as a numpy array (from a tensor on any device, a list or an array)."""
+    return indices.cpu().numpy() if isinstance(indices, Tensor) else np.asarray(indices)
+
+
+def _rows(table: Tensor, index: Tensor, n_windows: int) -> Tensor:
+    """Rows ``index`` of ``table`` as ``(n_windows, -1, columns)``: ``index_select`` on the
+    flat index, about 2x faster than advanced indexing with the 2-D one (same values)."""
+    return table.index_select(0, index).view(n_windows, -1, table.shape[1])
 
 
 def _stack(parts, dtype, device) -> Tensor:

@@ -13,12 +13,44 @@ from sae_forecast.nn.seeding import attach_generator, reset_parameters
 from sae_forecast.training._lean import LeanLoopMixin
 from sae_forecast.training._trainable import TrainableMixin
 from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
-from sae_forecast.training.dataset import ArrayWindows, Targets, collate_pairs, observed_weight
+from sae_forecast.training.dataset import ArrayWindows, Targets, collate_pairs
 from sae_forecast.training.iterator import BatchIterator
 from sae_forecast.training.seeds import spawn_seeds
 from sae_forecast.training.split import ChronologicalSplit
 
-__all__ = ["ForecastingNet"]
+__all__ = ["ForecastingNet", "observed_mse"]
+
+
+def observed_mse(y_pred: torch.Tensor, values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the targets of weight 1.0 (0.0 where a gap was imputed).
+
+    The unobserved targets are replaced by the (detached) prediction, so they add exactly 0 to
+    the sum and to the gradient, and one fused ``mse_loss`` kernel does the rest: the loss and
+    the gradient keep the bits of ``((y_pred - values) ** 2 * weight).sum() / weight.sum()``
+    with two autograd operations instead of five (the masking cost of
+    docs/benchmarks/gaps/gaps.md times both).
+
+    Parameters
+    ----------
+    y_pred, values : Tensor
+        Predictions and targets of the same shape.
+    weight : Tensor of float
+        Same shape; 1.0 where the target was observed, 0.0 elsewhere (no other value).
+
+    Returns
+    -------
+    Tensor
+        A scalar; 0 when nothing was observed.
+
+    Examples
+    --------
+    >>> pred, values = torch.zeros(1, 3), torch.tensor([[1.0, 100.0, 3.0]])
+    >>> observed_mse(pred, values, torch.tensor([[1.0, 0.0, 1.0]])).item()
+    5.0
+    """
+    filled = torch.lerp(y_pred.detach().to(values.dtype), values, weight)  # exact at 0 and 1
+    squared = torch.nn.functional.mse_loss(y_pred, filled, reduction="sum")
+    return squared / weight.sum().clamp(min=1.0)
 
 
 def _fused_adam_available() -> bool:
@@ -301,15 +333,14 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
 
     def target_loss(self, y_pred, targets: Targets) -> torch.Tensor:
         """The criterion (MSE) of ``y_pred`` against ``targets.values``; the mean squared
-        error over observed targets only when ``targets.observed`` is set.
+        error over observed targets only (:func:`observed_mse`) when ``targets.weight`` is set.
 
         skorch's ``get_loss`` is bypassed: it would turn :class:`Targets` into a list.
         """
         values = to_device(targets.values, self.device)
-        if targets.observed is None:
+        if targets.weight is None:
             return self.criterion_(y_pred, values)
-        weight = observed_weight(targets.observed, y_pred.dtype)
-        return ((y_pred - values).square() * weight).sum() / weight.sum().clamp(min=1.0)
+        return observed_mse(y_pred, values, to_device(targets.weight, self.device))
 
     def gate_penalty_loss(self) -> torch.Tensor:
         """The ``gate_penalty`` regulariser summed over the module's LightSAE embeddings (see

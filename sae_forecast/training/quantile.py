@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS, check_levels
-from sae_forecast.training.dataset import Targets, observed_weight
+from sae_forecast.training.dataset import Targets
 from sae_forecast.training.net import ForecastingNet
 
 __all__ = ["PinballLoss", "QuantileNet", "QuantileOutputMixin"]
@@ -38,7 +38,7 @@ class PinballLoss(nn.Module):
         self.levels = check_levels(levels)
         self.register_buffer("_alpha", torch.tensor(self.levels), persistent=False)
 
-    def forward(self, quantiles: Tensor, target: Tensor, observed: Tensor | None = None) -> Tensor:
+    def forward(self, quantiles: Tensor, target: Tensor, weight: Tensor | None = None) -> Tensor:
         """Mean pinball loss.
 
         Parameters
@@ -47,8 +47,9 @@ class PinballLoss(nn.Module):
             Shape ``(*shape, n_levels)``.
         target : Tensor
             Shape ``shape``.
-        observed : Tensor of bool or None, default=None
-            Shape ``shape``; where given, only observed targets count.
+        weight : Tensor of float or None, default=None
+            Shape ``shape``, 1.0 where the target was observed and 0.0 elsewhere; where
+            given, only observed targets count.
 
         Returns
         -------
@@ -58,9 +59,8 @@ class PinballLoss(nn.Module):
         alpha = self._alpha.to(quantiles.dtype)
         error = target[..., None] - quantiles  # (*shape, Q)
         loss = torch.maximum(alpha * error, (alpha - 1) * error).mean(dim=-1)  # shape
-        if observed is None:
+        if weight is None:
             return loss.mean()
-        weight = observed_weight(observed, loss.dtype)
         return (loss * weight).sum() / weight.sum().clamp(min=1.0)
 
 
@@ -121,10 +121,11 @@ class QuantileOutputMixin:
 
     def target_loss(self, y_pred, targets: Targets) -> Tensor:
         """Pinball loss of the quantiles ``y_pred[1]`` (observed targets only when
-        ``targets.observed`` is set)."""
+        ``targets.weight`` is set)."""
         _, quantiles = y_pred
         values = targets.values.to(quantiles.device)
-        return self.criterion_(quantiles, values, targets.observed)
+        weight = None if targets.weight is None else targets.weight.to(quantiles.device)
+        return self.criterion_(quantiles, values, weight)
 
 
 class QuantileNet(QuantileOutputMixin, ForecastingNet):

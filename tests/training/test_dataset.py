@@ -18,7 +18,7 @@ def test_batches_equal_sliding_windows():
     assert len(data) == len(X_ref) == 48
     idx = np.array([0, 17, 47])
     X, Y = data.batch(idx)
-    assert isinstance(Y, Targets) and Y.observed is None
+    assert isinstance(Y, Targets) and Y.weight is None
     np.testing.assert_array_equal(X.numpy(), X_ref[idx])
     np.testing.assert_array_equal(Y.values.numpy(), Y_ref[idx])
 
@@ -45,12 +45,12 @@ def test_observed_mask_travels_with_the_targets():
     observed[6, 1] = False
     data = SeriesWindows(values, 4, 3, observed=observed)
     _X, targets = data.batch([2])
-    assert targets.values.shape == targets.observed.shape == (1, 3, 2)
-    assert targets.observed.dtype == torch.bool
-    assert targets.observed[0, :, 1].tolist() == [False, True, True]  # rows 6, 7, 8
+    assert targets.values.shape == targets.weight.shape == (1, 3, 2)
+    assert targets.weight.dtype == torch.float32
+    assert targets.weight[0, :, 1].tolist() == [0.0, 1.0, 1.0]  # rows 6, 7, 8
     assert targets.values[0, :, 1].tolist() == [13.0, 15.0, 17.0]
     _x, one = data[2]
-    assert one.observed[:, 1].tolist() == [False, True, True]
+    assert one.weight[:, 1].tolist() == [0.0, 1.0, 1.0]
     assert one.values[:, 1].tolist() == [13.0, 15.0, 17.0]
 
 
@@ -65,7 +65,7 @@ def test_getitem_single_window():
     data = SeriesWindows(np.arange(12.0).reshape(6, 2), 2, 1)
     x, y = data[1]
     assert x.tolist() == [[2.0, 3.0], [4.0, 5.0]]
-    assert y.values.tolist() == [[6.0, 7.0]] and y.observed is None
+    assert y.values.tolist() == [[6.0, 7.0]] and y.weight is None
 
 
 def test_series_must_be_2d():
@@ -80,7 +80,7 @@ def test_array_windows_convert_one_batch_at_a_time():
     data = ArrayWindows(X, Y)
     assert data.X is X  # kept as given, no copy of all windows
     xb, yb = data.batch(np.array([0, 5]))
-    assert xb.dtype == torch.float32 and yb.values.shape == (2, 2, 2) and yb.observed is None
+    assert xb.dtype == torch.float32 and yb.values.shape == (2, 2, 2) and yb.weight is None
     np.testing.assert_array_equal(yb.values.numpy(), Y[[0, 5]])
     assert data.subset([4, 5]).batch([1])[0][0, 0, 0].item() == X[5, 0, 0]
 
@@ -101,6 +101,18 @@ def test_array_windows_without_targets_yield_none():
     assert data[1][1] is None
 
 
+def test_only_batches_whose_targets_reach_a_gap_carry_a_weight():
+    values = np.arange(40.0).reshape(20, 2)
+    observed = np.ones((20, 2), dtype=bool)
+    observed[12, 1] = False  # a target of windows 6..8 (seq_len 4, pred_len 3)
+    data = SeriesWindows(values, 4, 3, observed=observed)
+    assert data.batch([0, 1, 2])[1].weight is None  # targets rows 4..8
+    assert data.batch([9, 5])[1].weight is None  # lookback of window 9, targets of none
+    reached = data.batch([0, 8])[1].weight
+    assert reached[0].all() and reached[1, :, 1].tolist() == [0.0, 1.0, 1.0]  # rows 12..14
+    assert data[1][1].weight.all()  # one window always carries it (collate_pairs stacks them)
+
+
 def test_collate_pairs_builds_the_batch_that_batch_gathers():
     values = np.arange(40.0).reshape(20, 2)
     observed = np.ones((20, 2), dtype=bool)
@@ -109,6 +121,6 @@ def test_collate_pairs_builds_the_batch_that_batch_gathers():
     X, targets = collate_pairs([data[i] for i in (1, 5, 6)])
     X_ref, ref = data.batch([1, 5, 6])
     assert torch.equal(X, X_ref) and torch.equal(targets.values, ref.values)
-    assert torch.equal(targets.observed, ref.observed) and not ref.observed.all()
+    assert torch.equal(targets.weight, ref.weight) and not ref.weight.all()
     plain = ArrayWindows(np.zeros((4, 3, 2)))
     assert collate_pairs([plain[0], plain[1]])[1] is None

@@ -102,8 +102,7 @@ def test_gaps_on_one_device_give_masks_for_every_device():
     devices = _devices()
     devices[0][-3, 0] = np.nan
     fleet = FleetWindows.from_series(devices, SEQ, PRED)
-    _, targets = fleet.train.batch(np.arange(len(fleet.train)))
-    assert targets.values.shape == targets.observed.shape
-    assert int((~fleet.train.observed).sum()) == 1
+    assert fleet.train.weight.shape == fleet.train.values.shape  # every device's rows
+    assert int((fleet.train.weight == 0).sum()) == 1
     clean = FleetWindows.from_series(_devices(), SEQ, PRED)
-    assert clean.train.observed is None
+    assert clean.train.weight is None

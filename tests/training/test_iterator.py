@@ -41,5 +41,5 @@ def test_plain_dataset_falls_back_to_a_dataloader():
     batches = list(BatchIterator(dataset, batch_size=4))
     assert [len(b[0]) for b in batches] == [4, 4, 2]
     targets = batches[1][1]
-    assert isinstance(targets, Targets) and targets.observed is None
+    assert isinstance(targets, Targets) and targets.weight is None
     assert targets.values[:, 0].tolist() == [4.0, 5.0, 6.0, 7.0]

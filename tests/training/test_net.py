@@ -178,26 +178,50 @@ def test_masked_loss_ignores_unobserved_targets():
     net = _net().initialize()
     pred = torch.zeros(2, 3)
     target = torch.tensor([[1.0, 100.0, 1.0], [1.0, 1.0, 1.0]])
-    mask = torch.tensor([[True, False, True], [True, True, True]])
-    assert net.get_loss(pred, Targets(target, mask)).item() == pytest.approx(1.0)
+    weight = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    assert net.get_loss(pred, Targets(target, weight)).item() == pytest.approx(1.0)
     assert net.get_loss(pred, Targets(target, None)).item() == pytest.approx(100.0**2 / 6 + 5 / 6)
 
 
-def test_masked_loss_and_its_gradient_are_bitwise_the_float_mask_formula():
-    """The mask is read as bytes for speed: the loss and the gradient keep the bits of
-    ``((pred - target) ** 2 * mask.float()).sum() / mask.float().sum()``, also for a
-    mask that is a strided view (as the windows' masks are)."""
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_masked_loss_and_its_gradient_are_bitwise_the_weighted_formula(layout):
+    """The fused path keeps the bits of ``((pred - target) ** 2 * weight).sum() /
+    weight.sum()``, also for a weight that is a strided view, and leaves no gradient on
+    unobserved targets."""
     net = _net().initialize()
     target = torch.randn(4, PRED, 3)
-    mask = (torch.rand(4, 2 * PRED, 3) > 0.2)[:, ::2]
+    weight = (torch.rand(4, 2 * PRED, 3) > 0.2).float()
+    weight = weight[:, ::2] if layout == "strided" else weight[:, :PRED].contiguous()
     pred = torch.randn(4, PRED, 3, requires_grad=True)
-    net.get_loss(pred, Targets(target, mask)).backward()
+    net.get_loss(pred, Targets(target, weight)).backward()
     reference = pred.detach().clone().requires_grad_()
-    weight = mask.float()
     expected = ((reference - target).square() * weight).sum() / weight.sum()
     expected.backward()
-    assert torch.equal(net.get_loss(pred, Targets(target, mask)), expected)
+    assert torch.equal(net.get_loss(pred, Targets(target, weight)), expected)
     assert torch.equal(pred.grad, reference.grad)
+    assert (pred.grad[weight == 0] == 0).all() and (pred.grad[weight == 1] != 0).all()
+
+
+def test_masked_loss_at_weight_one_is_bitwise_the_plain_loss():
+    """Batches without a gap carry no weight (SeriesWindows.batch): that switch must not
+    change a bit of the loss or of the gradient."""
+    net = _net().initialize()
+    target = torch.randn(32, PRED, 7)
+    pred = torch.randn(32, PRED, 7, requires_grad=True)
+    plain = net.get_loss(pred, Targets(target, None))
+    plain.backward()
+    plain_grad, pred.grad = pred.grad, None
+    weighted = net.get_loss(pred, Targets(target, torch.ones_like(target)))
+    weighted.backward()
+    assert torch.equal(weighted, plain) and torch.equal(pred.grad, plain_grad)
+
+
+def test_masked_loss_of_a_window_with_nothing_observed_is_zero():
+    net = _net().initialize()
+    pred = torch.randn(2, PRED, 3, requires_grad=True)
+    loss = net.get_loss(pred, Targets(torch.randn(2, PRED, 3), torch.zeros(2, PRED, 3)))
+    loss.backward()
+    assert loss.item() == 0.0 and not pred.grad.any()
 
 
 def test_unmasked_loss_is_bitwise_the_criterion():
@@ -244,7 +268,7 @@ def test_gate_penalty_adds_exactly_weight_times_penalty_to_the_training_loss(kin
     with torch.no_grad():  # uneven gates, so that both penalties are far from 0
         embedding.gate_logits.copy_(torch.tensor([[2.0, -1.0], [2.0, 0.5], [1.5, -2.0]]))
     X, y = SeriesWindows(_series(), SEQ, PRED).batch(torch.arange(32))
-    y_true = Targets(y.values, torch.ones_like(y.values, dtype=torch.bool) if masked else None)
+    y_true = Targets(y.values, torch.ones_like(y.values) if masked else None)
     y_pred = net.module_(X)
     mse = torch.nn.functional.mse_loss(y_pred, y.values).item()
     penalty = embedding.gate_penalty(kind).item()

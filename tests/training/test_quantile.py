@@ -26,12 +26,25 @@ def test_pinball_matches_its_definition():
 def test_unobserved_targets_do_not_count():
     quantiles, target = torch.randn(6, 4, 3), torch.randn(6, 4)
     observed = torch.rand(6, 4) > 0.4
+    weight = observed.float()
     changed = torch.where(observed, target, target + 100.0)
     loss = PinballLoss(LEVELS)
-    assert loss(quantiles, changed, observed) == loss(quantiles, target, observed)
+    assert loss(quantiles, changed, weight) == loss(quantiles, target, weight)
     assert loss(quantiles, changed) != loss(quantiles, target)
     kept = loss(quantiles[observed], target[observed])
-    torch.testing.assert_close(loss(quantiles, target, observed), kept)
+    torch.testing.assert_close(loss(quantiles, target, weight), kept)
+
+
+def test_weight_one_is_bitwise_no_weight():
+    """Batches without a gap carry no weight: the switch keeps the loss and gradient bits."""
+    quantiles = torch.randn(32, 24, 7, 3, requires_grad=True)
+    target = torch.randn(32, 24, 7)
+    plain = PinballLoss(LEVELS)(quantiles, target)
+    plain.backward()
+    plain_grad, quantiles.grad = quantiles.grad, None
+    weighted = PinballLoss(LEVELS)(quantiles, target, torch.ones_like(target))
+    weighted.backward()
+    assert torch.equal(weighted, plain) and torch.equal(quantiles.grad, plain_grad)
 
 
 def test_minimiser_is_the_empirical_quantile():
@@ -67,10 +80,10 @@ def test_trains_with_a_target_mask_and_predicts_the_median():
     # the restored best weights give the best validation loss: the masked pinball loss
     _, valid = net.train_split(data)
     _, targets = valid.batch(np.arange(len(valid)))
-    assert targets.observed is not None and not targets.observed.all()
+    assert targets.weight is not None and not targets.weight.all()
     with torch.no_grad():
         quantiles = net.module_.eval()(valid.batch(np.arange(len(valid)))[0])[1]
-    loss = PinballLoss(LEVELS)(quantiles, targets.values, targets.observed).item()
+    loss = PinballLoss(LEVELS)(quantiles, targets.values, targets.weight).item()
     assert loss == pytest.approx(min(net.history[:, "valid_loss"]), rel=1e-5)
     assert loss != pytest.approx(PinballLoss(LEVELS)(quantiles, targets.values).item(), rel=1e-3)
     X = data.batch(np.arange(5))[0].numpy()

@@ -236,7 +236,7 @@ class SeriesWindows(Dataset):
         view.__dict__.update(self.__dict__)
         view.starts = self.starts[torch.as_tensor(np.asarray(indices), dtype=torch.long)]
         if self._reaches_gap is not None:
-            view._reaches_gap = self._reaches_gap[np.asarray(indices)]
+            view._reaches_gap = self._reaches_gap[_cpu(indices)]
         return view
 
 

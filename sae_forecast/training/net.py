@@ -27,8 +27,8 @@ def observed_mse(y_pred: torch.Tensor, values: torch.Tensor, weight: torch.Tenso
     The unobserved targets are replaced by the (detached) prediction, so they add exactly 0 to
     the sum and to the gradient, and one fused ``mse_loss`` kernel does the rest: the loss and
     the gradient keep the bits of ``((y_pred - values) ** 2 * weight).sum() / weight.sum()``
-    with two autograd operations instead of five (the masking cost of
-    docs/benchmarks/gaps/gaps.md times both).
+    with two autograd operations instead of five (docs/benchmarks/gaps/gaps.md gives what
+    the masked path costs per epoch).
 
     Parameters
     ----------

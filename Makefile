@@ -65,6 +65,8 @@ bench-docs: $(STAMP)
 	$(BENCH) memory --threads 2 --out docs/benchmarks/memory
 	$(BENCH) covariates --out docs/benchmarks/covariates
 	$(BENCH) deploy --threads 1 --out docs/benchmarks/deploy
+	# installs neuralforecast into .peer-envs/ (a throwaway environment, never a dependency)
+	$(BENCH) peers --threads 2 --out docs/benchmarks/peers
 
 clean:
 	rm -rf $(VENV) docs/_build demo_out bench_out

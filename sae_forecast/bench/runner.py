@@ -60,6 +60,7 @@ STUDIES = {  # name: module
     "calibration": "sae_forecast.bench.calibration",
     "covariates": "sae_forecast.bench.covariates",
     "deploy": "sae_forecast.bench.deploy",
+    "peers": "sae_forecast.bench.peers",
 }
 
 

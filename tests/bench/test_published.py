@@ -23,7 +23,7 @@ UNRECORDED: dict[str, set] = {}  # study: cells never computed (make bench-docs 
 def test_the_makefile_runs_every_study_with_a_published_page():
     assert sorted({argv[0] for argv in COMMANDS}) == [
         "accuracy", "analysis", "calibration", "covariates", "deploy", "fleet", "gaps",
-        "memory", "overhead", "scaling", "speed",
+        "memory", "overhead", "peers", "scaling", "speed",
     ]  # fmt: skip
 
 

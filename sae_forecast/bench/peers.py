@@ -7,11 +7,12 @@ installs ``neuralforecast==<version>`` there with torch pinned to the running ve
 
 Both sides train on the rows of the standard protocol before the first test origin (training and
 validation parts, no validation pass), scaled by the training rows, for the same number of
-steps: ``--epochs`` of ours at ``--batch-size`` windows, with the learning rate halved once per
-epoch on both sides. A step holds ``batch_size`` windows of all ``N`` channels on both sides
-(neuralforecast's univariate PatchTST samples ``batch_size x N`` series windows per step). The
-sizes are neuralforecast's PatchTST defaults (d_model 128, 16 heads, 3 layers, d_ff 256, patches
-of 16 with stride 8) and a 128-wide, two-layer iTransformer; dropout 0.1 everywhere, RevIN on
+steps: ``--epochs`` of ours at ``--batch-size`` windows, with Adam and the learning rate halved
+once per epoch on both sides (ours also clips gradient norms at 1.0, its default protocol). A
+step holds ``batch_size`` windows of all ``N`` channels on both sides (neuralforecast's
+univariate PatchTST samples ``batch_size x N`` series windows per step). The sizes are
+neuralforecast's PatchTST defaults (d_model 128, 16 heads, 3 layers, d_ff 256, patches of 16
+with stride 8) and a 128-wide, two-layer iTransformer; dropout 0.1 everywhere, RevIN on
 both sides, one fit per ``--seeds`` seed and side. ``ms/step`` is the mean over all steps of
 the training loop's wall time (data loading, forward, backward and optimiser: ours from
 skorch's training batches, neuralforecast's from its first batch start to its last batch

@@ -51,7 +51,7 @@ from sae_forecast.bench.presets import HORIZON, SEQ_LEN, reference_sizes
 from sae_forecast.bench.report import cpu_model, markdown
 from sae_forecast.bench.runner import Cell, keyed_cell
 from sae_forecast.bench.runs import series
-from sae_forecast.data import CATALOG, split_borders
+from sae_forecast.data import CATALOG, Standardiser, split_borders
 from sae_forecast.forecasting import FORECASTERS
 
 KEY = ("key",)
@@ -143,8 +143,9 @@ def compute(cell: Cell, args) -> list[dict]:
     return [{"table": "runs", **row, **result, "threads": torch.get_num_threads()}]
 
 
-def _training_std(frame: pd.DataFrame, borders: dict) -> np.ndarray:
-    return frame.iloc[: borders["train"][1]].to_numpy(np.float64).std(axis=0)
+def _training_scaler(frame: pd.DataFrame, borders: dict) -> Standardiser:
+    """The protocol's per-channel standardisation, fitted on the training rows."""
+    return Standardiser.fit(frame.iloc[: borders["train"][1]].to_numpy(np.float64))
 
 
 def _ours(spec: dict, frame: pd.DataFrame, borders: dict, steps: int) -> dict:
@@ -162,7 +163,7 @@ def _ours(spec: dict, frame: pd.DataFrame, borders: dict, steps: int) -> dict:
         raise RuntimeError(f"ours trained {trained} steps, the peer is given {steps}.")
     test_start, test_end = borders["test"]
     score = forecaster.score_windows(
-        frame.iloc[:test_end], start=test_start, std=_training_std(frame, borders)
+        frame.iloc[:test_end], start=test_start, std=_training_scaler(frame, borders).std
     )
     return {
         "ms/step": 1e3 * float(np.sum(history[:, "train_dur"])) / steps,
@@ -320,9 +321,7 @@ def _peer(spec: dict, frame: pd.DataFrame, borders: dict, steps: int, args) -> d
     """The worker's result in the peer's environment, on the same scaled rows."""
     python = peer_python(spec["version"], args.peer_env)
     test_start, test_end = borders["test"]
-    values = frame.iloc[:test_end].to_numpy(np.float64)
-    training = values[: borders["train"][1]]
-    scaled = (values - training.mean(axis=0)) / training.std(axis=0)
+    scaled = _training_scaler(frame, borders).transform(frame.iloc[:test_end].to_numpy())
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "series.npy"
         np.save(path, scaled)

@@ -11,7 +11,11 @@ rows``: on the most recent 1000 of them) and ``conformal rolling`` (recalibrated
 (``AdaptiveConformal``, the forecasters' default ``interval_method="adaptive"``): the
 rolling window, and every ``--refresh`` rows the levels move with the misses of the new
 rows (``adaptive``: step 0.005, one level per step pooled over channels; ``adaptive, step
-0.02``; ``adaptive, per channel``). Quantile network: ``quantile head`` (its bands as
+0.02``; ``adaptive, per channel``). Quantile tracking (``TrackedConformal``,
+``interval_method="tracking"``): split conformal's quantiles moved every ``--refresh`` rows
+by the misses of the intervals issued, no window (``tracking``: step 0.0005, its default;
+``tracking, step 0.0002``); its cost columns time a copy of the fitted forecaster whose
+intervals are tracked. Quantile network: ``quantile head`` (its bands as
 trained), ``quantile conformal`` (``ConformalQuantiles`` calibrated on the validation tail
 only), ``quantile rolling`` (and recalibrated on the rolling window: the default of
 ``interval_method="quantile"``), ``quantile adaptive`` (and levels moved at step 0.005) and
@@ -67,6 +71,7 @@ from sae_forecast.forecasting import (
     ConformalQuantiles,
     QuantileHead,
     SplitConformal,
+    TrackedConformal,
 )
 
 KEY = ("key", "method")
@@ -78,6 +83,10 @@ ADAPTIVE = {  # row -> AdaptiveConformal settings; "adaptive" is the forecasters
     "adaptive": {},
     "adaptive, step 0.02": {"step_size": 0.02},
     "adaptive, per channel": {"pooled": False},
+}
+TRACKING = {  # row -> TrackedConformal settings (interval_method="tracking")
+    "tracking": {},
+    "tracking, step 0.0002": {"step_size": 0.0002},
 }
 QUANTILE_ONLINE = {  # row -> ConformalQuantiles settings, calibrated then adapted online
     "quantile adaptive": {"step_size": 0.005},  # the step of "adaptive"
@@ -161,7 +170,11 @@ def conformal_scores(forecaster, frame, borders, refresh: int, naive=None) -> di
         name: AdaptiveConformal(size, **settings).calibrate(residuals[:n_calibration])
         for name, settings in ADAPTIVE.items()
     }
-    scores = _scorers([*CONFORMAL, *ADAPTIVE], forecaster, naive)
+    adaptive.update(
+        (name, TrackedConformal(size, **settings).calibrate(residuals[:n_calibration]))
+        for name, settings in TRACKING.items()
+    )
+    scores = _scorers([*CONFORMAL, *ADAPTIVE, *TRACKING], forecaster, naive)
     seconds = {"predict_s": 0.0, "interval_s": 0.0, "adapt_s": 0.0}
     for start, forecasts in _chunks(forecaster, frame, borders, refresh * max(1, CHUNK // refresh)):
         seconds["predict_s"] += forecasts.seconds
@@ -333,7 +346,7 @@ def _kept(record: dict) -> dict:
 
 def methods(run: Run, args) -> list[str]:
     """The rows one dataset and backbone gets, in the order they are computed."""
-    names = [*CONFORMAL, *ADAPTIVE] * ("conformal" in args.methods)
+    names = [*CONFORMAL, *ADAPTIVE, *TRACKING] * ("conformal" in args.methods)
     names += list(QUANTILE) * ("quantile" in args.methods)
     names += ["ConformalIntervals"] * bool(args.peer_windows)
     wants_nf = "neuralforecast" in args.methods and run.backbone == "iTransformer"
@@ -358,7 +371,21 @@ def _conformal_fit(run: Run, args):
     forecaster, record = _fit(run, frame, args)
     record["calibration_s"] = _calibration_seconds(forecaster, frame, borders)
     record.update(update_call_ms(forecaster, frame, borders, args.refresh))
+    tracking = _with_intervals(forecaster, TrackedConformal(forecaster.intervals_.size))
+    record["tracking"] = {
+        **sktime_call_ms(tracking),
+        **update_call_ms(tracking, frame, borders, args.refresh),
+    }
     return forecaster, record
+
+
+def _with_intervals(forecaster, method):
+    """A copy of ``forecaster`` whose intervals are ``method``, calibrated on the residuals
+    the fit calibrated with (what ``fit`` with that ``interval_method`` gives)."""
+    copied = copy.deepcopy(forecaster)
+    fitted = forecaster.intervals_
+    copied.intervals_ = method.calibrate(fitted.residuals, source=fitted.source)
+    return copied
 
 
 def _row(run: Run, method: str, args) -> dict:
@@ -372,13 +399,14 @@ def _row(run: Run, method: str, args) -> dict:
         return neuralforecast_scores(settings, frame, borders, args)[method]
     forecaster, record = _shared(run, "fit", lambda: _conformal_fit(run, args))
     naive = naive_scale(forecaster, frame, borders, CATALOG[run.dataset].freq)
-    if method in CONFORMAL or method in ADAPTIVE:
+    if method in CONFORMAL or method in ADAPTIVE or method in TRACKING:
         scores = _shared(
             run,
             "conformal",
             lambda: conformal_scores(forecaster, frame, borders, args.refresh, naive),
         )
-        return {**_kept(record), **scores[method]}
+        costs = record["tracking"] if method in TRACKING else {}
+        return {**_kept(record), **costs, **scores[method]}
     if method in QUANTILE:
         fitted, quantile_record = _shared(
             run, "quantile fit", lambda: _quantile_fit(run, forecaster.lr, frame, args)
@@ -465,7 +493,14 @@ def write_page(out, records, invocation, args) -> None:
     order = {
         "dataset": list(CATALOG),
         "backbone": list(FORECASTERS),
-        "method": [*CONFORMAL, *ADAPTIVE, *QUANTILE, "ConformalIntervals", NEURALFORECAST],
+        "method": [
+            *CONFORMAL,
+            *ADAPTIVE,
+            *TRACKING,
+            *QUANTILE,
+            "ConformalIntervals",
+            NEURALFORECAST,
+        ],
     }
     frame = frame.sort_values(
         list(order), key=lambda column: column.map(order[column.name].index), kind="stable"

@@ -7,6 +7,7 @@ from sae_forecast.forecasting._intervals import (
     ConformalQuantiles,
     QuantileHead,
     SplitConformal,
+    TrackedConformal,
 )
 from sae_forecast.forecasting._windows import WindowForecasts
 from sae_forecast.forecasting.itransformer import LightSAEiTransformerForecaster
@@ -33,5 +34,6 @@ __all__ = [
     "LightSAEiTransformerForecaster",
     "QuantileHead",
     "SplitConformal",
+    "TrackedConformal",
     "WindowForecasts",
 ]

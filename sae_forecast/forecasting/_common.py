@@ -72,7 +72,7 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         (NaN, missing time stamps) are filled forward like those of ``y``.
     fine_tune_epochs : int, default=1
         Epochs of training on the new data when ``update(..., update_params=True)``.
-    interval_method : {"adaptive", "conformal", "quantile"}, default="adaptive"
+    interval_method : {"adaptive", "conformal", "quantile", "tracking"}, default="adaptive"
         How ``predict_interval``, ``predict_quantiles`` and ``predict_var`` work; all three
         are calibrated on the validation tail that ``fit`` holds out, per horizon step and
         channel (see docs/intervals.md). ``"conformal"`` (split conformal, no extra
@@ -81,23 +81,29 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         ``calibration_size`` rows. ``"adaptive"``: the same, and every ``update`` moves the
         level each quantile is read at by the misses of the new rows (adaptive conformal
         inference, step ``interval_step_size``), so coverage stays near nominal when the
-        series drifts. ``"quantile"``: the network also forecasts ``quantile_levels``,
-        trained with the pinball loss (its median is the point forecast), and its bands are
-        scaled by conformal calibration and recalibrated on a rolling window by ``update``. With
-        ``validation_size=0`` the last 1000 training rows calibrate in sample and a warning
-        says the intervals may be too narrow.
+        series drifts. ``"tracking"``: split conformal at ``fit``, then every ``update``
+        moves each quantile itself (in original units) by the misses of the intervals that
+        were issued (conformal quantile tracking, step ``interval_step_size``): no window is
+        kept sorted, so ``update`` costs a comparison per new residual, and a quantile can
+        pass the largest residual seen. ``"quantile"``: the network also forecasts
+        ``quantile_levels``, trained with the pinball loss (its median is the point
+        forecast), and its bands are scaled by conformal calibration and recalibrated on a
+        rolling window by ``update``. With ``validation_size=0`` the last 1000 training rows
+        calibrate in sample and a warning says the intervals may be too narrow.
     quantile_levels : tuple of float or None, default=None
-        Levels trained by ``interval_method="quantile"`` and tracked by ``"adaptive"`` and
-        ``"quantile"``; must include 0.5, other levels are interpolated between them. None:
-        (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975).
+        Levels trained by ``interval_method="quantile"`` and tracked by ``"adaptive"``,
+        ``"tracking"`` and ``"quantile"``; must include 0.5, other levels are interpolated
+        between them. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975).
     calibration_size : int or None, default=None
         Number of most recent forecast rows whose scores calibrate the intervals, and the
         rolling window ``update`` keeps. None: every row of the validation tail, and as many
         rows after ``update``.
     interval_step_size : float or None, default=None
         ``interval_method="adaptive"`` and ``"quantile"``: how far one miss moves a level
-        at ``update`` (0 keeps the levels nominal: split conformal on a rolling window).
-        None: each method's default, 0.005 for ``"adaptive"`` and 0 for ``"quantile"``
+        at ``update`` (0 keeps the levels nominal: split conformal on a rolling window);
+        ``"tracking"``: the common factor of how far one miss moves a quantile (0 keeps
+        the split-conformal quantiles of ``fit``). None: each method's default, 0.005 for
+        ``"adaptive"``, 0.0005 for ``"tracking"`` and 0 for ``"quantile"``
         (its scaled scores make levels near 1 read extreme multiples: see
         docs/intervals.md).
     gate_penalty : {"balance", "entropy"} or None, default=None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LevelTracker", "ScoreWindow", "side_bound"]
+__all__ = ["LevelTracker", "QuantileTracker", "ScoreWindow", "side_bound"]
 
 
 def side_bound(values: np.ndarray, level) -> np.ndarray:
@@ -273,3 +273,98 @@ class LevelTracker:
             shift = (1 - weight) * at_grid[upper - 1] + weight * at_grid[upper]
             result.append(np.clip(a + shift, 0.0, 1.0) if a != 0.5 else np.full_like(shift, 0.5))
         return np.stack(result)
+
+
+class QuantileTracker:
+    """Conformal quantile tracking: each quantile moved in value space by the misses of the
+    intervals that were issued (Angelopoulos et al., 2023, the P part of conformal PID).
+
+    For every tracked level ``a``, horizon step and channel, a new score ``s`` (forecast
+    ``h`` steps ahead, from an origin ``h`` rows before its target) moves the quantile by
+
+        q <- q + gain * (a - 1{s <= q_issued})
+
+    where ``q_issued`` is the quantile in force when that forecast's origin was the last row
+    seen: the snapshot after the :meth:`observe` call that brought the origin (the first
+    values before any). Counting misses against the intervals a user was given, not the
+    current ones, is what makes the long-run guarantee hold for them: while ``q`` stays
+    bounded (it cannot run away: past the largest score every new score is covered and
+    pulls it back), the fraction of the ``T`` forecasts of a step and channel at or below
+    their issued quantile differs from ``a`` by at most ``(range + gain * (1 + delay)) /
+    (gain * T)``, whatever the series does. There is no window of scores: an update costs a
+    comparison per new score and level.
+
+    Parameters
+    ----------
+    nominal : array-like of float
+        The quantile levels tracked, increasing; 0.5 (the point forecast) is never moved.
+    values : array-like of shape (len(nominal), H, N)
+        The first quantiles, from the calibration scores.
+    gains : array-like of shape (len(nominal), H, N)
+        How far one unit of ``a - 1{s <= q}`` moves each quantile.
+
+    Attributes
+    ----------
+    values : ndarray of shape (len(nominal), H, N)
+        The quantiles as they stand.
+    rows_seen : int
+        Rows observed so far.
+
+    Examples
+    --------
+    >>> tracker = QuantileTracker([0.9], np.zeros((1, 1, 1)), np.ones((1, 1, 1)))
+    >>> tracker.observe(np.full((1, 1, 1), 5.0))  # above the 0.9 quantile: a miss
+    >>> tracker.values.ravel().round(3).tolist()
+    [0.9]
+    >>> tracker.observe(np.full((1, 1, 1), -5.0))  # covered: down by 1 - 0.9
+    >>> tracker.values.ravel().round(3).tolist()
+    [0.8]
+    """
+
+    def __init__(self, nominal, values, gains) -> None:
+        self.nominal = np.asarray(nominal, dtype=np.float64)
+        moving = (self.nominal != 0.5)[:, None, None]
+        self.values = np.array(values, dtype=np.float64)
+        self.gains = np.where(moving, np.nan_to_num(np.asarray(gains, np.float64)), 0.0)
+        self.rows_seen = 0
+        self._issued = [(0, self._snapshot())]  # (rows seen when issued, values), oldest first
+
+    def _snapshot(self) -> np.ndarray:
+        """The values as issued: float32 ``(Q, H, N)`` (what new scores are compared with)."""
+        return self.values.astype(np.float32)
+
+    def observe(self, scores) -> None:
+        """Move the quantiles with the scores ``(m, H, N)`` of the next ``m`` rows (NaN at
+        gaps), each compared with the quantile issued at its forecast's origin."""
+        scores = np.asarray(scores, dtype=np.float32)
+        horizon = scores.shape[1]
+        covered = np.zeros(self.values.shape, np.float64)
+        counts = np.zeros(scores.shape[1:], np.float64)
+        for first in range(0, len(scores), 255):  # uint8 counts
+            block = scores[first : first + 255]
+            covered += self._covered(block, first)
+            known = (block == block).view(np.uint8)  # not NaN
+            counts += np.add.reduce(known, axis=0, dtype=np.uint8)
+        self.values += self.gains * (self.nominal[:, None, None] * counts - covered)
+        self.rows_seen += len(scores)
+        seen = np.array([rows for rows, _ in self._issued])
+        oldest = np.searchsorted(seen, self.rows_seen - horizon + 1, side="right") - 1
+        self._issued = [*self._issued[max(int(oldest), 0) :], (self.rows_seen, self._snapshot())]
+
+    def _covered(self, scores: np.ndarray, first: int) -> np.ndarray:
+        """How many of ``scores`` (rows ``first`` onwards of this update) are at or below
+        their issued quantile: ``(Q, H, N)``."""
+        n_rows, horizon, n_channels = scores.shape
+        seen = np.array([rows for rows, _ in self._issued])
+        origin = self.rows_seen + first + np.arange(n_rows)[:, None] - np.arange(horizon)
+        which = np.maximum(np.searchsorted(seen, origin, side="right") - 1, 0)  # (m, H)
+        table = np.concatenate([values for _, values in self._issued], axis=1)  # (Q, K*H, N)
+        issued = np.take(table, (which * horizon + np.arange(horizon)).reshape(-1), axis=1)
+        n_levels = len(issued)
+        below = scores.reshape(-1) <= issued.reshape(n_levels, -1)  # NaN compares False
+        below = below.view(np.uint8).reshape(n_levels, n_rows, horizon, n_channels)
+        return np.add.reduce(below, axis=1, dtype=np.uint8)
+
+    def bounds(self) -> np.ndarray:
+        """The quantiles ``(Q, H, N)``, each on its nominal level's side of 0."""
+        return side_bound(self.values, self.nominal[:, None, None])

@@ -29,10 +29,17 @@ a quantile is the median plus a conformal multiple of the spread, adapted online
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from sae_forecast.forecasting._conformal import LevelTracker, ScoreWindow, side_bound
+from sae_forecast.forecasting._conformal import (
+    LevelTracker,
+    QuantileTracker,
+    ScoreWindow,
+    side_bound,
+)
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS, check_levels, quantile_backbone
 from sae_forecast.training import ForecastingNet
 from sae_forecast.training.quantile import QuantileNet
@@ -45,6 +52,7 @@ __all__ = [
     "ConformalQuantiles",
     "QuantileHead",
     "SplitConformal",
+    "TrackedConformal",
     "calibration_start",
     "diagonal",
     "diagonal_residuals",
@@ -55,6 +63,7 @@ __all__ = [
 
 IN_SAMPLE_ROWS = 1000  # rows calibrating in sample when there is no validation tail
 DEFAULT_STEP_SIZE = 0.005  # ACI's learning rate (Gibbs and Candes, 2021, use 0.005)
+DEFAULT_TRACKING_STEP = 0.0005  # TrackedConformal's, chosen on validation rows
 SPREAD_FLOOR = 1e-3  # the least spread of ConformalQuantiles, in channel standard deviations
 
 
@@ -271,6 +280,137 @@ class AdaptiveConformal(SplitConformal):
         return self._read(self.tracker.adjusted(alpha), np.asarray(alpha, np.float64))
 
 
+class TrackedConformal(SplitConformal):
+    """Conformal quantile tracking: each quantile moved in value space by the misses of the
+    intervals issued, with no window to keep sorted (``interval_method="tracking"``).
+
+    Calibration is split conformal (the first quantiles are the validation residuals'),
+    then every :meth:`extend` (what ``update`` calls) moves the quantile of each tracked
+    level ``a``, horizon step and channel by ``gain * (a - 1{residual <= issued quantile})``
+    per new residual, the issued quantile being the one in force at the forecast's origin
+    (:class:`~sae_forecast.forecasting._conformal.QuantileTracker`, with its long-run
+    coverage bound). Unlike :class:`AdaptiveConformal`, a quantile is not capped by the
+    largest residual kept, and an update costs a comparison per new residual and level
+    (no window is rewritten). The gain of level ``a`` at step ``h`` and channel ``c`` is
+
+        step_size * spread_h * scale_c / min(a, 1 - a) * delay_h
+
+    ``scale_c``: the standard deviation of channel ``c``'s calibration residuals;
+    ``spread_h``: the median over channels of the 5-95% range of step ``h``'s residuals in
+    those units (pooled, so a channel whose residuals are mostly one value still moves);
+    ``1 / min(a, 1 - a)``: a tail quantile moves as far per miss as its rarity calls for;
+    ``delay_h``, proportional to ``1 / (h + H / 4)`` with mean 1: a step whose misses
+    arrive ``h`` rows late moves less per miss, which keeps it from overshooting.
+    Levels between the tracked ones are read from the calibration residuals and shifted
+    as the tracked levels beside them moved.
+
+    Parameters
+    ----------
+    size : int or None, default=None
+        Rows of validation residuals that calibrate, as in :class:`SplitConformal`.
+    step_size : float, default=0.0005
+        The gains' common factor (chosen on the validation rows of the calibration
+        benchmark, docs/intervals.md).
+    levels : tuple of float or None, default=None
+        The levels tracked. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975).
+
+    Attributes
+    ----------
+    tracker : QuantileTracker
+        The quantiles as they stand.
+
+    Examples
+    --------
+    >>> tracked = TrackedConformal(step_size=0.01).calibrate(np.linspace(-1, 1, 101)[:, None, None])
+    >>> round(float(tracked.offsets([0.9])[0, 0, 0]), 3)
+    0.82
+    >>> for _ in range(10):  # the series' errors triple: every new residual is a miss
+    ...     _ = tracked.extend(np.full((1, 1, 1), 3.0))
+    >>> bool(tracked.offsets([0.9])[0, 0, 0] > 0.82)
+    True
+    """
+
+    def __init__(
+        self, size: int | None = None, step_size: float = DEFAULT_TRACKING_STEP, levels=None
+    ) -> None:
+        super().__init__(size)
+        self.step_size = step_size
+        self.levels = check_levels(levels or DEFAULT_QUANTILE_LEVELS)
+
+    def calibrate(self, scores, *, source: str = "validation", scale=None) -> TrackedConformal:
+        """Keep ``scores``, start every quantile at its split-conformal value; returns self."""
+        super().calibrate(scores, source=source, scale=scale)
+        nominal = np.asarray(self.levels)
+        self._start = super().offsets(nominal)  # (Q, H, N)
+        gains = self.step_size * tracking_spread(self.window.scores)[None]
+        gains = gains / np.minimum(nominal, 1 - nominal)[:, None, None]
+        self.tracker = QuantileTracker(nominal, self._start, gains)
+        return self
+
+    def extend(self, scores) -> TrackedConformal:
+        """Move the quantiles with the new rows' residuals; returns self."""
+        self.tracker.observe(scores)
+        return self
+
+    def offsets(self, alpha) -> np.ndarray:
+        """Offsets of the quantiles ``alpha``: the tracked values at tracked levels, the
+        calibration quantile plus the interpolated shift between them."""
+        alpha = np.asarray(alpha, np.float64)
+        nominal = self.tracker.nominal
+        index = np.clip(np.searchsorted(nominal, alpha), 0, len(nominal) - 1)
+        if np.array_equal(nominal[index], alpha):
+            values = self.tracker.values[index]
+        else:
+            shift = interpolate_shift(nominal, self.tracker.values - self._start, alpha)
+            values = super().offsets(alpha) + shift
+        return side_bound(values, alpha[:, None, None])
+
+
+def tracking_spread(scores: np.ndarray) -> np.ndarray:
+    """``spread_h * scale_c * delay_h`` of :class:`TrackedConformal`: ``(H, N)``, 0 where a
+    channel has no residual spread.
+
+    Examples
+    --------
+    >>> scores = np.stack([np.linspace(-1, 1, 11)] * 2, axis=1)[:, :, None]  # (11, 2, 1)
+    >>> tracking_spread(scores)[:, 0].round(3).tolist()  # step 1 arrives sooner
+    [2.25, 1.35]
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a channel without residuals
+        scale = np.nanstd(scores.reshape(-1, scores.shape[2]), axis=0)  # (N,)
+        low, high = np.nanpercentile(scores, [5, 95], axis=0)  # (H, N)
+        spread = np.nanmedian((high - low) / np.where(scale > 0, scale, np.nan), axis=1)
+    horizon = scores.shape[1]
+    delay = 1.0 / (np.arange(1, horizon + 1) + horizon / 4)
+    delay = delay / delay.mean()
+    return np.nan_to_num(spread[:, None] * scale[None] * delay[:, None])
+
+
+def interpolate_shift(nominal: np.ndarray, shifts: np.ndarray, alpha: np.ndarray):
+    """Shifts ``(A, H, N)`` at levels ``alpha``, linear between the ``shifts (Q, H, N)`` of
+    the tracked ``nominal`` levels and 0 at 0.5; the nearest tracked level's beyond them.
+
+    Examples
+    --------
+    >>> interpolate_shift(np.array([0.1, 0.9]), np.array([[[-2.0]], [[2.0]]]), [0.7, 0.95])
+    array([[[1.]],
+    <BLANKLINE>
+           [[2.]]])
+    """
+    grid = np.union1d(nominal, [0.5])
+    at_grid = np.zeros((len(grid), *shifts.shape[1:]))
+    at_grid[np.searchsorted(grid, nominal)] = shifts
+    at_grid[np.searchsorted(grid, 0.5)] = 0.0
+    result = []
+    for a in np.asarray(alpha, dtype=np.float64):
+        upper = int(np.clip(np.searchsorted(grid, a), 1, len(grid) - 1))
+        low, high = grid[upper - 1], grid[upper]
+        weight = float(np.clip((a - low) / (high - low), 0.0, 1.0))
+        result.append((1 - weight) * at_grid[upper - 1] + weight * at_grid[upper])
+    return np.stack(result)
+
+
 class ConformalQuantiles(AdaptiveConformal):
     """The quantile network's bands, calibrated by conformal prediction and adapted online.
 
@@ -394,6 +534,7 @@ INTERVAL_METHODS = {
     "adaptive": AdaptiveConformal,
     "conformal": SplitConformal,
     "quantile": ConformalQuantiles,
+    "tracking": TrackedConformal,
 }
 
 
@@ -406,6 +547,8 @@ def interval_method(name: str, *, calibration_size=None, quantile_levels=None, s
         return ConformalQuantiles(quantile_levels, calibration_size, **online)
     if name == "adaptive":
         return AdaptiveConformal(calibration_size, levels=quantile_levels, **online)
+    if name == "tracking":
+        return TrackedConformal(calibration_size, levels=quantile_levels, **online)
     return SplitConformal(calibration_size)
 
 

@@ -312,8 +312,8 @@ class WindowMethods:
         """The fitted interval method's conformity scores of rows ``first:`` of ``y``.
 
         Indexed as :meth:`row_residuals` (its residuals are the scores of
-        ``interval_method="conformal"`` and ``"adaptive"``); with ``"quantile"``, the errors of
-        the network's median in units of its spread on their side (see
+        ``interval_method="conformal"``, ``"adaptive"`` and ``"tracking"``); with
+        ``"quantile"``, the errors of the network's median in units of its spread on their side (see
         :class:`~sae_forecast.forecasting.ConformalQuantiles`). ``intervals_.extend`` takes
         them, as ``update`` does with the new rows'.
 
@@ -325,7 +325,7 @@ class WindowMethods:
         if not self.intervals_.uses_scores:
             raise ValueError(
                 f"{type(self.intervals_).__name__} intervals use no conformity scores; fit "
-                "with interval_method 'adaptive', 'conformal' or 'quantile'."
+                "with interval_method 'adaptive', 'conformal', 'quantile' or 'tracking'."
             )
         self._check_first(first)
         series, observed = self._scaled(y, "row_scores")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sae_forecast.forecasting._conformal import LevelTracker, ScoreWindow
+from sae_forecast.forecasting._conformal import LevelTracker, QuantileTracker, ScoreWindow
 
 
 def test_window_quantiles_use_the_conformal_ranks_and_skip_gaps():
@@ -78,3 +78,68 @@ def test_merged_window_equals_a_fresh_sort_of_the_same_rows(size):
         for level in (0.05, 0.3, 0.5, 0.9):
             np.testing.assert_array_equal(window.quantile(level), fresh.quantile(level))
         np.testing.assert_array_equal(fresh.sorted, np.sort(window.scores + np.float32(0), axis=0))
+
+
+def _issued_loop(values, gains, nominal, batches):
+    """Quantile tracking written per score: each score against the quantile issued when
+    its forecast's origin was the last row seen (the reference for the vectorised one)."""
+    values = np.array(values, np.float64)
+    issued = [(0, values.copy())]
+    seen = 0
+    for batch in batches:
+        step = np.zeros_like(values)
+        for i, row in enumerate(batch):
+            for h in range(batch.shape[1]):
+                origin = seen + i - h
+                snapshot = [v for rows, v in issued if rows <= origin] or [issued[0][1]]
+                for c in range(batch.shape[2]):
+                    if np.isnan(row[h, c]):
+                        continue
+                    below = row[h, c] <= np.float32(snapshot[-1][:, h, c])
+                    step[:, h, c] += nominal - below
+        values = values + gains * step * (nominal != 0.5)[:, None, None]
+        seen += len(batch)
+        issued.append((seen, values.copy()))
+    return values
+
+
+def test_tracker_counts_each_miss_against_the_quantile_issued_at_its_origin():
+    rng = np.random.default_rng(3)
+    nominal = np.array([0.1, 0.5, 0.9])
+    start = rng.normal(size=(3, 4, 2))
+    gains = rng.uniform(0.01, 0.1, size=(3, 4, 2))
+    batches = [rng.normal(size=(n, 4, 2)).astype(np.float32) for n in (3, 1, 6, 2, 5, 4)]
+    batches[2][1, 0, 1] = np.nan  # a gap moves nothing
+    tracker = QuantileTracker(nominal, start, gains)
+    for batch in batches:
+        tracker.observe(batch)
+    expected = _issued_loop(start, gains, nominal, batches)
+    np.testing.assert_allclose(tracker.values, expected, rtol=0, atol=1e-12)
+    assert tracker.rows_seen == 21
+    assert len(tracker._issued) <= 4  # only the snapshots a later score can still need
+
+
+def test_tracked_quantiles_keep_long_run_coverage_and_pass_the_largest_score():
+    """Scores whose scale grows tenfold, seen 24 rows at a time: the issued upper quantile
+    covers 90% over the run (a fixed one far less) and ends above every calibration score,
+    where ACI's window quantile is capped."""
+    rng = np.random.default_rng(0)
+    n_rows, refresh = 4800, 24
+    scores = rng.normal(size=(n_rows, 1, 2)) * np.linspace(1, 10, n_rows)[:, None, None]
+    start = np.quantile(scores[:200], 0.9, axis=0)[None]
+    tracker = QuantileTracker([0.9], start, np.full((1, 1, 2), 0.5))
+    covered = []
+    for first in range(200, n_rows, refresh):
+        rows = scores[first : first + refresh]
+        covered.append(rows <= tracker.bounds()[0])
+        tracker.observe(rows)
+    share = np.mean(np.concatenate(covered))
+    assert abs(share - 0.9) < 0.02, share
+    assert np.mean(scores[200:] <= start[0]) < 0.7  # without tracking, far below
+    assert (tracker.values > scores[:200].max(axis=0)).all()
+
+
+def test_tracker_without_gains_keeps_its_first_quantiles():
+    tracker = QuantileTracker([0.05, 0.95], np.ones((2, 3, 1)), np.zeros((2, 3, 1)))
+    tracker.observe(np.full((10, 3, 1), 50.0))
+    assert (tracker.values == 1.0).all()

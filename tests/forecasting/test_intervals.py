@@ -19,6 +19,7 @@ from sae_forecast import LightSAERLinearForecaster
 from sae_forecast.data import prepare_series
 from sae_forecast.forecasting._intervals import (
     DEFAULT_STEP_SIZE,
+    DEFAULT_TRACKING_STEP,
     ConformalQuantiles,
     QuantileHead,
     SplitConformal,
@@ -28,7 +29,7 @@ from sae_forecast.forecasting._intervals import (
 )
 from tests.forecasting.conftest import TINY
 
-METHODS = ["adaptive", "conformal", "quantile"]
+METHODS = ["adaptive", "conformal", "quantile", "tracking"]
 ALPHAS = [0.025, 0.1, 0.3, 0.5, 0.7, 0.9, 0.975]
 
 
@@ -186,7 +187,13 @@ def _variance_shift(n_rows: int, shift_at: int, seed: int = 0) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     ("method", "step_size", "recovers"),
-    [("adaptive", 0.005, True), ("adaptive", 0.0, False), ("conformal", 0.005, False)],
+    [
+        ("adaptive", 0.005, True),
+        ("adaptive", 0.0, False),
+        ("conformal", 0.005, False),
+        ("tracking", 0.02, True),
+        ("tracking", 0.0, False),
+    ],
 )
 def test_after_a_variance_shift_only_the_online_levels_recover_nominal_coverage(
     method, step_size, recovers
@@ -323,6 +330,28 @@ def test_conformalized_quantiles_reach_any_coverage_beyond_the_trained_levels(fr
     assert (np.diff(widths, axis=2) > 0).all()
 
 
+def test_tracking_update_moves_the_quantiles_and_leaves_the_calibration_window(frame):
+    forecaster = tiny(interval_method="tracking", interval_step_size=0.05).fit(frame.iloc[:150])
+    residuals = forecaster.intervals_.residuals.copy()
+    before = _widths(forecaster, [1, 2], 0.9)
+    loud = frame.iloc[150:].copy()
+    loud.iloc[:, :] = loud.to_numpy() + np.random.default_rng(0).normal(0, 20, loud.shape)
+    forecaster.update(loud, update_params=False)
+    np.testing.assert_array_equal(forecaster.intervals_.residuals, residuals)  # no window
+    assert forecaster.intervals_.tracker.rows_seen == len(loud)
+    assert (_widths(forecaster, [1, 2], 0.9) > before).all()
+
+
+def test_tracking_reads_untracked_levels_shifted_like_their_neighbours(frame):
+    forecaster = tiny(interval_method="tracking", interval_step_size=0.05).fit(frame.iloc[:150])
+    method = forecaster.intervals_
+    method.tracker.values[method.levels.index(0.9)] += 1.0  # as if 0.9 had moved up by 1
+    method.tracker.values[method.levels.index(0.95)] += 1.0
+    moved = method.offsets([0.9, 0.925])
+    fixed = SplitConformal().calibrate(method.residuals).offsets([0.9, 0.925])
+    np.testing.assert_allclose(moved - fixed, 1.0, atol=1e-9)
+
+
 # -- sktime composition ---------------------------------------------------------------------
 def test_pipeline_inverse_transforms_the_intervals():
     y = noisy_sine(300, offset=50.0)
@@ -370,6 +399,8 @@ def test_quantile_training_passes_sktime_check_estimator():
         ("quantile", None, 0.0),  # scaled scores: levels near 1 read extreme multiples
         ("quantile", 0.02, 0.02),
         ("adaptive", 0.0, 0.0),
+        ("tracking", None, DEFAULT_TRACKING_STEP),
+        ("tracking", 0.001, 0.001),
     ],
 )
 def test_interval_step_size_none_keeps_each_methods_own_default(method, step_size, expected):

@@ -38,7 +38,7 @@ validation_size     | 1.0         | ValueError | a fraction of the windows in [0
 scale               | None        | TypeError  | True or False
 future_covariates   | 'load'      | ValueError | "all" or a list of distinct column names of X (t
 fine_tune_epochs    | -1          | ValueError | an int >= 0 (epochs trained by update(..., updat
-interval_method     | 'bootstrap' | ValueError | one of ['adaptive', 'conformal', 'quantile']
+interval_method     | 'bootstrap' | ValueError | one of ['adaptive', 'conformal', 'quantile', 'tr
 quantile_levels     | (0.1, 0.9)  | ValueError | None or at least two increasing levels strictly
 calibration_size    | 0           | ValueError | None or an int >= 1 (rows whose scores calibrate
 interval_step_size  | 1.5         | ValueError | None or a float in [0, 1] (how far one miss moves

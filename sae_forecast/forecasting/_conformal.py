@@ -260,19 +260,34 @@ class LevelTracker:
         """The levels ``(A, H, N or 1)`` to read the quantiles ``alpha`` at: each nominal
         level's shift, linear between tracked levels (and 0 at 0.5), the nearest tracked
         level's beyond them; then clipped to [0, 1]."""
-        grid = np.union1d(self.nominal, [0.5])
-        shifts = self.levels - self.nominal[:, None, None]  # (Q, H, W)
-        at_grid = np.zeros((len(grid), *shifts.shape[1:]))
-        at_grid[np.searchsorted(grid, self.nominal)] = shifts
-        at_grid[np.searchsorted(grid, 0.5)] = 0.0
-        result = []
-        for a in np.asarray(alpha, dtype=np.float64):
-            upper = int(np.clip(np.searchsorted(grid, a), 1, len(grid) - 1))
-            low, high = grid[upper - 1], grid[upper]
-            weight = float(np.clip((a - low) / (high - low), 0.0, 1.0))
-            shift = (1 - weight) * at_grid[upper - 1] + weight * at_grid[upper]
-            result.append(np.clip(a + shift, 0.0, 1.0) if a != 0.5 else np.full_like(shift, 0.5))
-        return np.stack(result)
+        alpha = np.asarray(alpha, dtype=np.float64)
+        shift = interpolate_shift(self.nominal, self.levels - self.nominal[:, None, None], alpha)
+        moved = np.clip(alpha[:, None, None] + shift, 0.0, 1.0)
+        return np.where(alpha[:, None, None] == 0.5, 0.5, moved)
+
+
+def interpolate_shift(nominal: np.ndarray, shifts: np.ndarray, alpha: np.ndarray):
+    """Shifts ``(A, H, N)`` at levels ``alpha``, linear between the ``shifts (Q, H, N)`` of
+    the tracked ``nominal`` levels and 0 at 0.5; the nearest tracked level's beyond them.
+
+    Examples
+    --------
+    >>> interpolate_shift(np.array([0.1, 0.9]), np.array([[[-2.0]], [[2.0]]]), [0.7, 0.95])
+    array([[[1.]],
+    <BLANKLINE>
+           [[2.]]])
+    """
+    grid = np.union1d(nominal, [0.5])
+    at_grid = np.zeros((len(grid), *shifts.shape[1:]))
+    at_grid[np.searchsorted(grid, nominal)] = shifts
+    at_grid[np.searchsorted(grid, 0.5)] = 0.0
+    result = []
+    for a in np.asarray(alpha, dtype=np.float64):
+        upper = int(np.clip(np.searchsorted(grid, a), 1, len(grid) - 1))
+        low, high = grid[upper - 1], grid[upper]
+        weight = float(np.clip((a - low) / (high - low), 0.0, 1.0))
+        result.append((1 - weight) * at_grid[upper - 1] + weight * at_grid[upper])
+    return np.stack(result)
 
 
 class QuantileTracker:

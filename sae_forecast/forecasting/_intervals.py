@@ -38,6 +38,7 @@ from sae_forecast.forecasting._conformal import (
     LevelTracker,
     QuantileTracker,
     ScoreWindow,
+    interpolate_shift,
     side_bound,
 )
 from sae_forecast.nn.quantile import DEFAULT_QUANTILE_LEVELS, check_levels, quantile_backbone
@@ -385,30 +386,6 @@ def tracking_spread(scores: np.ndarray) -> np.ndarray:
     delay = 1.0 / (np.arange(1, horizon + 1) + horizon / 4)
     delay = delay / delay.mean()
     return np.nan_to_num(spread[:, None] * scale[None] * delay[:, None])
-
-
-def interpolate_shift(nominal: np.ndarray, shifts: np.ndarray, alpha: np.ndarray):
-    """Shifts ``(A, H, N)`` at levels ``alpha``, linear between the ``shifts (Q, H, N)`` of
-    the tracked ``nominal`` levels and 0 at 0.5; the nearest tracked level's beyond them.
-
-    Examples
-    --------
-    >>> interpolate_shift(np.array([0.1, 0.9]), np.array([[[-2.0]], [[2.0]]]), [0.7, 0.95])
-    array([[[1.]],
-    <BLANKLINE>
-           [[2.]]])
-    """
-    grid = np.union1d(nominal, [0.5])
-    at_grid = np.zeros((len(grid), *shifts.shape[1:]))
-    at_grid[np.searchsorted(grid, nominal)] = shifts
-    at_grid[np.searchsorted(grid, 0.5)] = 0.0
-    result = []
-    for a in np.asarray(alpha, dtype=np.float64):
-        upper = int(np.clip(np.searchsorted(grid, a), 1, len(grid) - 1))
-        low, high = grid[upper - 1], grid[upper]
-        weight = float(np.clip((a - low) / (high - low), 0.0, 1.0))
-        result.append((1 - weight) * at_grid[upper - 1] + weight * at_grid[upper])
-    return np.stack(result)
 
 
 class ConformalQuantiles(AdaptiveConformal):

@@ -8,14 +8,14 @@ forecast. The rows are interval methods on these forecasts. Split conformal: ``c
 rows``: on the most recent 1000 of them) and ``conformal rolling`` (recalibrated every
 ``--refresh`` test rows with the residuals of the rows seen so far: what ``update`` with
 ``update_params=False`` does for ``interval_method="conformal"``). Adaptive conformal
-(``AdaptiveConformal``, the forecasters' default ``interval_method="adaptive"``): the
+(``AdaptiveConformal``, ``interval_method="adaptive"``): the
 rolling window, and every ``--refresh`` rows the levels move with the misses of the new
 rows (``adaptive``: step 0.005, one level per step pooled over channels; ``adaptive, step
 0.02``; ``adaptive, per channel``). Quantile tracking (``TrackedConformal``,
 ``interval_method="tracking"``): split conformal's quantiles moved every ``--refresh`` rows
-by the misses of the intervals issued, no window (``tracking``: step 0.0005, its default;
-``tracking, step 0.0002``); its cost columns time a copy of the fitted forecaster whose
-intervals are tracked. Quantile network: ``quantile head`` (its bands as
+by the misses of the intervals issued, no window (``tracking``: the forecasters'
+default, trackers of steps 0.0002 and 0.0005 mixed by their pinball loss; ``tracking, step
+0.0005``: one tracker). Quantile network: ``quantile head`` (its bands as
 trained), ``quantile conformal`` (``ConformalQuantiles`` calibrated on the validation tail
 only), ``quantile rolling`` (and recalibrated on the rolling window: the default of
 ``interval_method="quantile"``), ``quantile adaptive`` (and levels moved at step 0.005) and
@@ -38,12 +38,13 @@ rate, epochs and batch, trained with its quantile loss (``MQLoss``) on the same 
 series, is scored on every ``--nf-stride``-th test window (``crossing %``: windows with
 crossing quantiles; ``version``: neuralforecast's). Times: fit (s), the calibration (s,
 repeated after the fit), the cost of intervals for all test windows at once, and per sktime
-call of the fitted forecaster (its default method): ``predict_interval`` against
-``predict``, and ``update`` of 24 rows (``update_ms``) against the interval method's own
-part of it (``extend_ms``: forecasting the new rows from the origins before them, scoring,
-moving the levels, rolling the window; ``online %``). Rows of one fit share its point scores
-and times. ``test/valid |error|``: the median over steps and channels of the mean absolute
-error of the point forecaster on the test rows over that on the validation rows that
+call of a copy of the fitted forecaster whose intervals are the row's family's default
+method (split conformal, ``adaptive`` or ``tracking``; the quantile rows: the quantile
+fit): ``predict_interval`` against ``predict``, and ``update`` of 24 rows (``update_ms``)
+against the interval method's own part of it (``extend_ms``: scoring the new rows and
+moving the levels or quantiles, rolling the window; ``online %``). Rows of one fit share
+its point scores. ``test/valid |error|``: the median over steps and channels of the mean
+absolute error of the point forecaster on the test rows over that on the validation rows that
 calibrate it (1 when the two periods are alike).
 """
 
@@ -79,14 +80,20 @@ DEFAULT_OUT = "docs/benchmarks/intervals"
 CAPPED_ROWS = 1000  # the static calibration on the most recent validation rows only
 NEURALFORECAST = "neuralforecast iTransformer"
 CONFORMAL = ("conformal", f"conformal, last {CAPPED_ROWS} rows", "conformal rolling")
-ADAPTIVE = {  # row -> AdaptiveConformal settings; "adaptive" is the forecasters' default
+ADAPTIVE = {  # row -> AdaptiveConformal settings (interval_method="adaptive")
     "adaptive": {},
     "adaptive, step 0.02": {"step_size": 0.02},
     "adaptive, per channel": {"pooled": False},
 }
-TRACKING = {  # row -> TrackedConformal settings (interval_method="tracking")
+TRACKING = {  # row -> TrackedConformal settings; "tracking" is the forecasters' default
     "tracking": {},
-    "tracking, step 0.0002": {"step_size": 0.0002},
+    "tracking, step 0.0005": {"step_size": 0.0005},
+}
+FAMILIES = {"conformal": CONFORMAL, "adaptive": ADAPTIVE, "tracking": TRACKING}
+COSTED = {  # family -> the method whose sktime calls and update its rows' cost columns time
+    "conformal": SplitConformal,
+    "adaptive": AdaptiveConformal,
+    "tracking": TrackedConformal,
 }
 QUANTILE_ONLINE = {  # row -> ConformalQuantiles settings, calibrated then adapted online
     "quantile adaptive": {"step_size": 0.005},  # the step of "adaptive"
@@ -366,16 +373,19 @@ def _shared(run: Run, name: str, make):
 
 
 def _conformal_fit(run: Run, args):
-    """The run's forecaster (the default conformal intervals) and its record, times added."""
+    """The run's forecaster (its default intervals) and its record, with the times of a copy
+    per family of rows."""
     frame, borders = _protocol(run, args)
     forecaster, record = _fit(run, frame, args)
     record["calibration_s"] = _calibration_seconds(forecaster, frame, borders)
-    record.update(update_call_ms(forecaster, frame, borders, args.refresh))
-    tracking = _with_intervals(forecaster, TrackedConformal(forecaster.intervals_.size))
-    record["tracking"] = {
-        **sktime_call_ms(tracking),
-        **update_call_ms(tracking, frame, borders, args.refresh),
-    }
+    size = forecaster.intervals_.size
+    record["costs"] = {}
+    for family, method in COSTED.items():
+        costed = _with_intervals(forecaster, method(size))
+        record["costs"][family] = {
+            **sktime_call_ms(costed),
+            **update_call_ms(costed, frame, borders, args.refresh),
+        }
     return forecaster, record
 
 
@@ -405,8 +415,8 @@ def _row(run: Run, method: str, args) -> dict:
             "conformal",
             lambda: conformal_scores(forecaster, frame, borders, args.refresh, naive),
         )
-        costs = record["tracking"] if method in TRACKING else {}
-        return {**_kept(record), **costs, **scores[method]}
+        family = next(name for name, rows in FAMILIES.items() if method in rows)
+        return {**_kept(record), **record["costs"][family], **scores[method]}
     if method in QUANTILE:
         fitted, quantile_record = _shared(
             run, "quantile fit", lambda: _quantile_fit(run, forecaster.lr, frame, args)

@@ -72,20 +72,21 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         (NaN, missing time stamps) are filled forward like those of ``y``.
     fine_tune_epochs : int, default=1
         Epochs of training on the new data when ``update(..., update_params=True)``.
-    interval_method : {"adaptive", "conformal", "quantile", "tracking"}, default="adaptive"
+    interval_method : {"tracking", "adaptive", "conformal", "quantile"}, default="tracking"
         How ``predict_interval``, ``predict_quantiles`` and ``predict_var`` work; all three
         are calibrated on the validation tail that ``fit`` holds out, per horizon step and
-        channel (see docs/intervals.md). ``"conformal"`` (split conformal, no extra
-        training): the signed residuals of the validation forecasts (original units) give
-        the quantiles; ``update`` adds the new rows' residuals to a rolling window of
-        ``calibration_size`` rows. ``"adaptive"``: the same, and every ``update`` moves the
-        level each quantile is read at by the misses of the new rows (adaptive conformal
-        inference, step ``interval_step_size``), so coverage stays near nominal when the
-        series drifts. ``"tracking"``: split conformal at ``fit``, then every ``update``
-        moves each quantile itself (in original units) by the misses of the intervals that
-        were issued (conformal quantile tracking, step ``interval_step_size``): no window is
-        kept sorted, so ``update`` costs a comparison per new residual, and a quantile can
-        pass the largest residual seen. ``"quantile"``: the network also forecasts
+        channel (see docs/intervals.md). ``"tracking"``: split conformal at ``fit`` (the
+        signed residuals of the validation forecasts, in original units, give the
+        quantiles), then every ``update`` moves each quantile itself by the misses of the
+        intervals that were issued (conformal quantile tracking; by default two trackers of
+        different steps, mixed per level and channel by the pinball loss of what each
+        issued), so coverage follows a drifting series; no window is kept sorted, so
+        ``update`` costs a few operations per new residual, and a quantile can pass the
+        largest residual seen. ``"conformal"`` (split conformal): the same calibration, and
+        ``update`` adds the new rows' residuals to a rolling window of ``calibration_size``
+        rows. ``"adaptive"``: that rolling window, read at levels that every ``update``
+        moves by the misses of the new rows (adaptive conformal inference, step
+        ``interval_step_size``). ``"quantile"``: the network also forecasts
         ``quantile_levels``, trained with the pinball loss (its median is the point
         forecast), and its bands are scaled by conformal calibration and recalibrated on a
         rolling window by ``update``. With ``validation_size=0`` the last 1000 training rows
@@ -98,13 +99,14 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         Number of most recent forecast rows whose scores calibrate the intervals, and the
         rolling window ``update`` keeps. None: every row of the validation tail, and as many
         rows after ``update``.
-    interval_step_size : float or None, default=None
+    interval_step_size : float, tuple of float or None, default=None
         ``interval_method="adaptive"`` and ``"quantile"``: how far one miss moves a level
         at ``update`` (0 keeps the levels nominal: split conformal on a rolling window);
         ``"tracking"``: the common factor of how far one miss moves a quantile (0 keeps
-        the split-conformal quantiles of ``fit``). None: each method's default, 0.005 for
-        ``"adaptive"``, 0.0005 for ``"tracking"`` and 0 for ``"quantile"``
-        (its scaled scores make levels near 1 read extreme multiples: see
+        the split-conformal quantiles of ``fit``), or several, whose trackers are mixed
+        by the pinball loss of the intervals each issued. None: each method's default,
+        0.005 for ``"adaptive"``, (0.0002, 0.0005) for ``"tracking"`` and 0 for
+        ``"quantile"`` (its scaled scores make levels near 1 read extreme multiples: see
         docs/intervals.md).
     gate_penalty : {"balance", "entropy"} or None, default=None
         Optional regulariser on the LightSAE gates (see ``LightSAEEmbedding.gate_penalty``).
@@ -183,10 +185,10 @@ class CommonParameters(KeywordParameters, BaseForecaster):
     scale: bool = True
     future_covariates: str | Sequence[str] = "all"
     fine_tune_epochs: int = 1
-    interval_method: str = "adaptive"
+    interval_method: str = "tracking"
     quantile_levels: Sequence[float] | None = None
     calibration_size: int | None = None
-    interval_step_size: float | None = None
+    interval_step_size: float | tuple[float, ...] | None = None
     gate_penalty: str | None = None
     gate_penalty_weight: float = 0.01
     adapt: str = "auto"

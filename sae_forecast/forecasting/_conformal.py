@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LevelTracker", "QuantileTracker", "ScoreWindow", "side_bound"]
+__all__ = ["LevelTracker", "QuantileTracker", "ScoreWindow", "TrackerMixture", "side_bound"]
 
 
 def side_bound(values: np.ndarray, level) -> np.ndarray:
@@ -30,6 +30,8 @@ def side_bound(values: np.ndarray, level) -> np.ndarray:
 
 
 _SIGN = np.uint32(1 << 31)
+_BLOCK_VALUES = 1 << 18  # issued quantiles compared at once: 1 MiB of float32
+LOSS_STRIDE = 4  # the pinball loss of a tracker is summed over every 4th horizon step
 
 
 def _canonical(values: np.ndarray) -> np.ndarray:
@@ -317,6 +319,9 @@ class QuantileTracker:
         The first quantiles, from the calibration scores.
     gains : array-like of shape (len(nominal), H, N)
         How far one unit of ``a - 1{s <= q}`` moves each quantile.
+    track_loss : bool, default=False
+        Also sum the pinball loss of the issued quantiles (what :class:`TrackerMixture`
+        weighs trackers by).
 
     Attributes
     ----------
@@ -324,6 +329,11 @@ class QuantileTracker:
         The quantiles as they stand.
     rows_seen : int
         Rows observed so far.
+    loss : ndarray of shape (len(nominal), N) or None
+        With ``track_loss``: the pinball loss of the scores observed against their issued
+        quantiles, summed over rows and every ``LOSS_STRIDE``-th horizon step (1, 5, 9,
+        ...: neighbouring steps' errors are alike, and a quarter of them cost a quarter)
+        per level and channel.
 
     Examples
     --------
@@ -336,13 +346,15 @@ class QuantileTracker:
     [0.8]
     """
 
-    def __init__(self, nominal, values, gains) -> None:
+    def __init__(self, nominal, values, gains, *, track_loss: bool = False) -> None:
         self.nominal = np.asarray(nominal, dtype=np.float64)
         moving = (self.nominal != 0.5)[:, None, None]
         self.values = np.array(values, dtype=np.float64)
         self.gains = np.where(moving, np.nan_to_num(np.asarray(gains, np.float64)), 0.0)
         self.rows_seen = 0
         self._issued = [(0, self._snapshot())]  # (rows seen when issued, values), oldest first
+        self.loss = np.zeros((len(self.nominal), self.values.shape[2])) if track_loss else None
+        self.loss_count = np.zeros(self.values.shape[2])  # scores in ``loss`` per channel
 
     def _snapshot(self) -> np.ndarray:
         """The values as issued: float32 ``(Q, H, N)`` (what new scores are compared with)."""
@@ -355,9 +367,17 @@ class QuantileTracker:
         horizon = scores.shape[1]
         covered = np.zeros(self.values.shape, np.float64)
         counts = np.zeros(scores.shape[1:], np.float64)
-        for first in range(0, len(scores), 255):  # uint8 counts
-            block = scores[first : first + 255]
-            covered += self._covered(block, first)
+        table, columns = self._issued_columns(len(scores), horizon)
+        rows = min(255, max(1, _BLOCK_VALUES // self.values.size))  # uint8 counts, in cache
+        for first in range(0, len(scores), rows):
+            block = scores[first : first + rows]
+            issued = np.take(table, columns[first : first + rows].reshape(-1), axis=1)
+            issued = issued.reshape(len(issued), *block.shape)  # (Q, rows, H, N)
+            covered += _count_below(block, issued)
+            if self.loss is not None:  # every LOSS_STRIDE-th step: alike, and 4x cheaper
+                sampled = block[:, ::LOSS_STRIDE]
+                self.loss += _pinball_sums(sampled, issued[:, :, ::LOSS_STRIDE], self.nominal)
+                self.loss_count += np.count_nonzero(sampled == sampled, axis=(0, 1))
             known = (block == block).view(np.uint8)  # not NaN
             counts += np.add.reduce(known, axis=0, dtype=np.uint8)
         self.values += self.gains * (self.nominal[:, None, None] * counts - covered)
@@ -366,20 +386,144 @@ class QuantileTracker:
         oldest = np.searchsorted(seen, self.rows_seen - horizon + 1, side="right") - 1
         self._issued = [*self._issued[max(int(oldest), 0) :], (self.rows_seen, self._snapshot())]
 
-    def _covered(self, scores: np.ndarray, first: int) -> np.ndarray:
-        """How many of ``scores`` (rows ``first`` onwards of this update) are at or below
-        their issued quantile: ``(Q, H, N)``."""
-        n_rows, horizon, n_channels = scores.shape
+    def _issued_columns(self, n_rows: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """The snapshots side by side ``(Q, K * H, N)`` and, for each of the next ``n_rows``
+        rows and each step ``(n_rows, H)``, the column of the quantile issued at its
+        forecast's origin."""
         seen = np.array([rows for rows, _ in self._issued])
-        origin = self.rows_seen + first + np.arange(n_rows)[:, None] - np.arange(horizon)
+        origin = self.rows_seen + np.arange(n_rows)[:, None] - np.arange(horizon)
         which = np.maximum(np.searchsorted(seen, origin, side="right") - 1, 0)  # (m, H)
-        table = np.concatenate([values for _, values in self._issued], axis=1)  # (Q, K*H, N)
-        issued = np.take(table, (which * horizon + np.arange(horizon)).reshape(-1), axis=1)
-        n_levels = len(issued)
-        below = scores.reshape(-1) <= issued.reshape(n_levels, -1)  # NaN compares False
-        below = below.view(np.uint8).reshape(n_levels, n_rows, horizon, n_channels)
-        return np.add.reduce(below, axis=1, dtype=np.uint8)
+        table = np.concatenate([values for _, values in self._issued], axis=1)
+        return table, which * horizon + np.arange(horizon)
 
     def bounds(self) -> np.ndarray:
         """The quantiles ``(Q, H, N)``, each on its nominal level's side of 0."""
+        return side_bound(self.values, self.nominal[:, None, None])
+
+
+def _count_below(scores: np.ndarray, issued: np.ndarray) -> np.ndarray:
+    """How many of ``scores (m, H, N)`` are at or below ``issued (Q, m, H, N)`` per level,
+    step and channel: uint8 ``(Q, H, N)`` (NaN scores count as above)."""
+    below = (scores[None] <= issued).view(np.uint8)
+    return np.add.reduce(below, axis=1, dtype=np.uint8)
+
+
+def _pinball_sums(scores: np.ndarray, issued: np.ndarray, nominal: np.ndarray) -> np.ndarray:
+    """The pinball loss of ``issued (Q, m, H, N)`` quantiles at levels ``nominal`` for
+    ``scores (m, H, N)``, summed over rows and steps: ``(Q, N)``; NaN scores add nothing.
+
+    Examples
+    --------
+    >>> scores = np.array([[[1.0]], [[np.nan]], [[-1.0]]])  # (m=3, H=1, N=1)
+    >>> _pinball_sums(scores, np.zeros((1, 3, 1, 1)), np.array([0.9])).round(6).tolist()
+    [[1.0]]
+    """
+    n_levels, n_channels = len(issued), scores.shape[2]
+    error = np.subtract(scores[None], issued).reshape(n_levels, -1, n_channels)
+    ones = np.ones(error.shape[1], np.float32)  # sums by matmul: fast along any axis
+    above = (ones @ np.fmax(error, 0)).astype(np.float64)  # NaN -> 0
+    below = (ones @ np.fmin(error, 0, out=error)).astype(np.float64)
+    level = nominal[:, None]
+    return level * above + (level - 1) * below
+
+
+class TrackerMixture:
+    """Quantile trackers of several step sizes, mixed by exponential weights on the pinball
+    loss of the quantiles each issued (aggregated adaptive conformal inference, Zaffran et
+    al., 2022, with value-space trackers as its experts).
+
+    A small step follows a stable series closely and a large one a drifting series; which
+    one suits a channel is learned online. Tracker ``k``'s weight for a level and channel is
+
+        w_k ∝ exp(-learning_rate * (l_k - min_j l_j) * sqrt(n) / unit)
+
+    with ``l_k`` its mean pinball loss there (over every ``LOSS_STRIDE``-th step),
+    ``n`` the channel's scores observed and ``unit`` the channel's scale: the
+    exponentially weighted forecaster on the summed losses ``n * l_k`` with a
+    ``1 / sqrt(n)`` learning rate. The pinball loss is convex in the quantile, so the
+    mixture's mean pinball loss exceeds the best tracker's by at most
+    ``O(sqrt(log K / n))`` (losses in ``unit`` bounded); its coverage carries no bound of
+    its own (each tracker's does, see :class:`QuantileTracker`): the calibration
+    benchmark measures it.
+
+    Parameters
+    ----------
+    nominal : array-like of float
+        The quantile levels tracked, increasing; 0.5 is never moved.
+    values : array-like of shape (len(nominal), H, N)
+        The first quantiles.
+    gains : array-like of shape (len(nominal), H, N)
+        The gains of a tracker of step 1.
+    steps : sequence of float
+        One tracker per step, with gains ``step * gains``.
+    unit : array-like of shape (N,)
+        Each channel's scale: the pinball loss is counted in these units.
+    learning_rate : float, default=1.0
+        How sharply the weights follow the loss differences.
+
+    Attributes
+    ----------
+    trackers : list of QuantileTracker
+        One per step.
+
+    Examples
+    --------
+    >>> start, gains = np.zeros((1, 1, 1)), np.ones((1, 1, 1))
+    >>> mixture = TrackerMixture([0.9], start, gains, steps=(0.01, 1.0), unit=np.ones(1))
+    >>> for _ in range(20):  # the errors jump to 5: the large step gets there first
+    ...     mixture.observe(np.full((1, 1, 1), 5.0))
+    >>> mixture.weights[:, 0, 0].round(2).tolist()
+    [0.0, 1.0]
+    """
+
+    def __init__(self, nominal, values, gains, *, steps, unit, learning_rate: float = 1.0):
+        gains = np.asarray(gains, np.float64)
+        several = len(steps) > 1
+        self.trackers = [
+            QuantileTracker(nominal, values, step * gains, track_loss=several) for step in steps
+        ]
+        self.nominal = self.trackers[0].nominal
+        self.unit = np.where(np.asarray(unit, np.float64) > 0, unit, 1.0)
+        self.learning_rate = learning_rate
+        self.seen = np.zeros(self.unit.shape)
+        self._mixed = self._mix()
+
+    @property
+    def rows_seen(self) -> int:
+        """Rows observed so far."""
+        return self.trackers[0].rows_seen
+
+    def observe(self, scores) -> None:
+        """Every tracker observes the scores ``(m, H, N)`` of the next ``m`` rows."""
+        scores = np.asarray(scores, dtype=np.float32)
+        for tracker in self.trackers:
+            tracker.observe(scores)
+        self.seen += np.count_nonzero(scores == scores, axis=(0, 1))
+        self._mixed = self._mix()
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Each tracker's weight per level and channel ``(K, Q, N)``, summing to 1."""
+        if len(self.trackers) == 1:
+            return np.ones((1, *self.trackers[0].values.shape[::2]))
+        counted = np.maximum(self.trackers[0].loss_count, 1)
+        mean = np.stack([tracker.loss for tracker in self.trackers]) / counted  # (K, Q, N)
+        excess = (mean - mean.min(axis=0)) * np.sqrt(self.seen) / self.unit
+        weights = np.exp(-self.learning_rate * excess)
+        return weights / weights.sum(axis=0)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The mixed quantiles ``(Q, H, N)`` as of the last :meth:`observe` (mixed once per
+        update, not per forecast); with one tracker, its own values."""
+        return self._mixed
+
+    def _mix(self) -> np.ndarray:
+        if len(self.trackers) == 1:
+            return self.trackers[0].values
+        weights = self.weights[:, :, None, :]
+        return sum(w * tracker.values for w, tracker in zip(weights, self.trackers, strict=True))
+
+    def bounds(self) -> np.ndarray:
+        """The mixed quantiles, each on its nominal level's side of 0."""
         return side_bound(self.values, self.nominal[:, None, None])

@@ -20,6 +20,11 @@ that adaptive conformal inference moves with every miss ``update`` brings: when 
 rows fall outside their intervals more (less) often than nominal, the intervals widen
 (narrow). Until the first ``update`` it is split conformal.
 
+:class:`TrackedConformal` (``interval_method="tracking"``, the forecasters' default) starts
+from split conformal's quantiles and moves each one in value space by the misses of the
+intervals issued, with no window; by default two trackers of different steps, mixed by the
+pinball loss each one's quantiles scored.
+
 :class:`ConformalQuantiles` (``interval_method="quantile"``) trains the backbone's quantile
 variant (:mod:`sae_forecast.nn.quantile`) with the pinball loss and calibrates its bands:
 the score is the error of the median in units of the network's own spread on that side, so
@@ -36,8 +41,8 @@ import pandas as pd
 
 from sae_forecast.forecasting._conformal import (
     LevelTracker,
-    QuantileTracker,
     ScoreWindow,
+    TrackerMixture,
     interpolate_shift,
     side_bound,
 )
@@ -64,7 +69,7 @@ __all__ = [
 
 IN_SAMPLE_ROWS = 1000  # rows calibrating in sample when there is no validation tail
 DEFAULT_STEP_SIZE = 0.005  # ACI's learning rate (Gibbs and Candes, 2021, use 0.005)
-DEFAULT_TRACKING_STEP = 0.0005  # TrackedConformal's, chosen on validation rows
+DEFAULT_TRACKING_STEPS = (0.0002, 0.0005)  # TrackedConformal's, mixed: chosen on validation rows
 SPREAD_FLOOR = 1e-3  # the least spread of ConformalQuantiles, in channel standard deviations
 
 
@@ -283,7 +288,8 @@ class AdaptiveConformal(SplitConformal):
 
 class TrackedConformal(SplitConformal):
     """Conformal quantile tracking: each quantile moved in value space by the misses of the
-    intervals issued, with no window to keep sorted (``interval_method="tracking"``).
+    intervals issued, with no window to keep sorted (``interval_method="tracking"``); with
+    several step sizes, their trackers mixed by their pinball loss.
 
     Calibration is split conformal (the first quantiles are the validation residuals'),
     then every :meth:`extend` (what ``update`` calls) moves the quantile of each tracked
@@ -291,17 +297,21 @@ class TrackedConformal(SplitConformal):
     per new residual, the issued quantile being the one in force at the forecast's origin
     (:class:`~sae_forecast.forecasting._conformal.QuantileTracker`, with its long-run
     coverage bound). Unlike :class:`AdaptiveConformal`, a quantile is not capped by the
-    largest residual kept, and an update costs a comparison per new residual and level
+    largest residual kept, and an update costs a few operations per new residual and level
     (no window is rewritten). The gain of level ``a`` at step ``h`` and channel ``c`` is
 
-        step_size * spread_h * scale_c / min(a, 1 - a) * delay_h
+        step * spread_h * scale_c / min(a, 1 - a) * delay_h
 
-    ``scale_c``: the standard deviation of channel ``c``'s calibration residuals;
-    ``spread_h``: the median over channels of the 5-95% range of step ``h``'s residuals in
-    those units (pooled, so a channel whose residuals are mostly one value still moves);
+    ``scale_c``: the 5-95% range of channel ``c``'s calibration residuals (all steps);
+    ``spread_h``: the median over channels of step ``h``'s 5-95% range in those units;
     ``1 / min(a, 1 - a)``: a tail quantile moves as far per miss as its rarity calls for;
     ``delay_h``, proportional to ``1 / (h + H / 4)`` with mean 1: a step whose misses
     arrive ``h`` rows late moves less per miss, which keeps it from overshooting.
+    With several ``step_size``, one tracker runs per step and the quantile issued is their
+    mix, weighted per level and channel by the pinball loss each tracker's issued
+    quantiles scored so far
+    (:class:`~sae_forecast.forecasting._conformal.TrackerMixture`): a channel whose errors
+    are stable follows the small step, a drifting one the large step.
     Levels between the tracked ones are read from the calibration residuals and shifted
     as the tracked levels beside them moved.
 
@@ -309,16 +319,16 @@ class TrackedConformal(SplitConformal):
     ----------
     size : int or None, default=None
         Rows of validation residuals that calibrate, as in :class:`SplitConformal`.
-    step_size : float, default=0.0005
-        The gains' common factor (chosen on the validation rows of the calibration
-        benchmark, docs/intervals.md).
+    step_size : float or tuple of float, default=(0.0002, 0.0005)
+        The gains' common factor; several: one tracker each, mixed. The default was
+        chosen on the validation rows of the calibration benchmark (docs/intervals.md).
     levels : tuple of float or None, default=None
         The levels tracked. None: (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975).
 
     Attributes
     ----------
-    tracker : QuantileTracker
-        The quantiles as they stand.
+    tracker : TrackerMixture
+        The trackers and their weights; ``tracker.values``: the quantiles as they stand.
 
     Examples
     --------
@@ -332,7 +342,7 @@ class TrackedConformal(SplitConformal):
     """
 
     def __init__(
-        self, size: int | None = None, step_size: float = DEFAULT_TRACKING_STEP, levels=None
+        self, size: int | None = None, step_size=DEFAULT_TRACKING_STEPS, levels=None
     ) -> None:
         super().__init__(size)
         self.step_size = step_size
@@ -343,9 +353,10 @@ class TrackedConformal(SplitConformal):
         super().calibrate(scores, source=source, scale=scale)
         nominal = np.asarray(self.levels)
         self._start = super().offsets(nominal)  # (Q, H, N)
-        gains = self.step_size * tracking_spread(self.window.scores)[None]
-        gains = gains / np.minimum(nominal, 1 - nominal)[:, None, None]
-        self.tracker = QuantileTracker(nominal, self._start, gains)
+        spread, unit = tracking_spread(self.window.scores)
+        gains = spread[None] / np.minimum(nominal, 1 - nominal)[:, None, None]
+        steps = tuple(np.atleast_1d(np.asarray(self.step_size, np.float64)))
+        self.tracker = TrackerMixture(nominal, self._start, gains, steps=steps, unit=unit)
         return self
 
     def extend(self, scores) -> TrackedConformal:
@@ -358,34 +369,43 @@ class TrackedConformal(SplitConformal):
         calibration quantile plus the interpolated shift between them."""
         alpha = np.asarray(alpha, np.float64)
         nominal = self.tracker.nominal
+        tracked = self.tracker.values
         index = np.clip(np.searchsorted(nominal, alpha), 0, len(nominal) - 1)
         if np.array_equal(nominal[index], alpha):
-            values = self.tracker.values[index]
+            values = tracked[index]
         else:
-            shift = interpolate_shift(nominal, self.tracker.values - self._start, alpha)
+            shift = interpolate_shift(nominal, tracked - self._start, alpha)
             values = super().offsets(alpha) + shift
         return side_bound(values, alpha[:, None, None])
 
 
-def tracking_spread(scores: np.ndarray) -> np.ndarray:
-    """``spread_h * scale_c * delay_h`` of :class:`TrackedConformal`: ``(H, N)``, 0 where a
-    channel has no residual spread.
+def tracking_spread(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``spread_h * scale_c * delay_h`` of :class:`TrackedConformal` ``(H, N)`` (0 where a
+    channel has no residual spread) and ``scale_c`` ``(N,)``.
+
+    ``scale_c`` is the channel's 5-95% range, or 3.29 standard deviations (a normal's
+    5-95% range) where more than 90% of its residuals are one value.
 
     Examples
     --------
     >>> scores = np.stack([np.linspace(-1, 1, 11)] * 2, axis=1)[:, :, None]  # (11, 2, 1)
-    >>> tracking_spread(scores)[:, 0].round(3).tolist()  # step 1 arrives sooner
-    [2.25, 1.35]
+    >>> spread, scale = tracking_spread(scores)
+    >>> spread[:, 0].round(3).tolist(), scale.round(3).tolist()  # step 1 arrives sooner
+    ([2.25, 1.35], [1.98])
     """
+    n_channels = scores.shape[2]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a channel without residuals
-        scale = np.nanstd(scores.reshape(-1, scores.shape[2]), axis=0)  # (N,)
+        flat = scores.reshape(-1, n_channels)
+        low, high = np.nanpercentile(flat, [5, 95], axis=0)  # (N,)
+        scale = np.where(high > low, high - low, 3.29 * np.nanstd(flat, axis=0))
         low, high = np.nanpercentile(scores, [5, 95], axis=0)  # (H, N)
         spread = np.nanmedian((high - low) / np.where(scale > 0, scale, np.nan), axis=1)
     horizon = scores.shape[1]
     delay = 1.0 / (np.arange(1, horizon + 1) + horizon / 4)
     delay = delay / delay.mean()
-    return np.nan_to_num(spread[:, None] * scale[None] * delay[:, None])
+    scale = np.nan_to_num(scale)
+    return np.nan_to_num(spread[:, None] * scale[None] * delay[:, None]), scale
 
 
 class ConformalQuantiles(AdaptiveConformal):

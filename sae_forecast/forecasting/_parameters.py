@@ -34,6 +34,7 @@ __all__ = [
     "FutureCovariates",
     "QuantileLevels",
     "RandomState",
+    "StepSize",
     "ValidationSize",
     "check_parameters",
 ]
@@ -93,6 +94,42 @@ class QuantileLevels(Constraint):
 
     def hint(self, value) -> str:
         return f" E.g. quantile_levels={DEFAULT_QUANTILE_LEVELS}."
+
+
+class StepSize(Constraint):
+    """None, a step in ``[0, 1]``, or a non-empty list or tuple of them (the steps whose
+    trackers ``interval_method="tracking"`` mixes).
+
+    Examples
+    --------
+    >>> StepSize().check("interval_step_size", (0.0002, 0.0005))
+    >>> StepSize().check("interval_step_size", 2.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: interval_step_size must be None or a number in [0, 1], or a non-empty list ...
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            meaning="how far one miss moves an interval; None: the method's", none=True
+        )
+
+    def describe(self) -> str:
+        return (
+            "a number in [0, 1], or a non-empty list or tuple of them (interval_method="
+            "'tracking' mixes one tracker per step)"
+        )
+
+    def type_ok(self, value) -> bool:
+        steps = value if isinstance(value, (list, tuple)) else [value]
+        return len(steps) > 0 and all(is_real(step) for step in steps)
+
+    def value_ok(self, value) -> bool:
+        steps = value if isinstance(value, (list, tuple)) else [value]
+        return all(0.0 <= step <= 1.0 for step in steps)  # NaN fails
+
+    def hint(self, value) -> str:
+        return " E.g. 0.005 for 'adaptive', (0.0002, 0.0005) for 'tracking'."
 
 
 class RandomState(Constraint):
@@ -181,12 +218,7 @@ PARAMETERS: dict[str, Constraint] = {
     "calibration_size": Integer(
         minimum=1, meaning="rows whose scores calibrate; None: all", none=True
     ),
-    "interval_step_size": Real(
-        low=0.0,
-        high=1.0,
-        meaning="how far one miss moves an interval's level, e.g. 0.005; None: the method's",
-        none=True,
-    ),
+    "interval_step_size": StepSize(),
     "gate_penalty": Choice(
         ("balance", "entropy"), meaning="the regulariser of the LightSAE gates", none=True
     ),
@@ -253,8 +285,19 @@ def _patch_fits_lookback(params: dict) -> str | None:
     )
 
 
+def _several_steps_track(params: dict) -> str | None:
+    steps, method = params.get("interval_step_size"), params.get("interval_method", "tracking")
+    if not isinstance(steps, (list, tuple)) or method == "tracking":
+        return None
+    return (
+        f"interval_step_size={steps!r} gives several steps, which only interval_method="
+        f"'tracking' mixes, but interval_method={method!r}; pass one step, or "
+        "interval_method='tracking'."
+    )
+
+
 # Rules between parameters: each returns the message of a broken rule, or None.
-RELATIONS = (_lightsae_only, _heads_divide_width, _patch_fits_lookback)
+RELATIONS = (_lightsae_only, _heads_divide_width, _patch_fits_lookback, _several_steps_track)
 
 
 def check_parameters(forecaster) -> None:

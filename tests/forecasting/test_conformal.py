@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sae_forecast.forecasting._conformal import LevelTracker, QuantileTracker, ScoreWindow
+from sae_forecast.forecasting._conformal import (
+    LOSS_STRIDE,
+    LevelTracker,
+    QuantileTracker,
+    ScoreWindow,
+    TrackerMixture,
+)
 
 
 def test_window_quantiles_use_the_conformal_ranks_and_skip_gaps():
@@ -82,8 +88,11 @@ def test_merged_window_equals_a_fresh_sort_of_the_same_rows(size):
 
 def _issued_loop(values, gains, nominal, batches):
     """Quantile tracking written per score: each score against the quantile issued when
-    its forecast's origin was the last row seen (the reference for the vectorised one)."""
+    its forecast's origin was the last row seen (the reference for the vectorised one).
+    Returns the final values and the pinball loss of the issued quantiles summed over
+    every ``LOSS_STRIDE``-th step, per level and channel."""
     values = np.array(values, np.float64)
+    loss = np.zeros((len(nominal), values.shape[2]))
     issued = [(0, values.copy())]
     seen = 0
     for batch in batches:
@@ -95,28 +104,74 @@ def _issued_loop(values, gains, nominal, batches):
                 for c in range(batch.shape[2]):
                     if np.isnan(row[h, c]):
                         continue
-                    below = row[h, c] <= np.float32(snapshot[-1][:, h, c])
+                    quantile = np.float32(snapshot[-1][:, h, c])
+                    below = row[h, c] <= quantile
                     step[:, h, c] += nominal - below
+                    if h % LOSS_STRIDE == 0:
+                        error = row[h, c] - quantile
+                        loss[:, c] += np.maximum(nominal * error, (nominal - 1) * error)
         values = values + gains * step * (nominal != 0.5)[:, None, None]
         seen += len(batch)
         issued.append((seen, values.copy()))
-    return values
+    return values, loss
 
 
 def test_tracker_counts_each_miss_against_the_quantile_issued_at_its_origin():
     rng = np.random.default_rng(3)
     nominal = np.array([0.1, 0.5, 0.9])
-    start = rng.normal(size=(3, 4, 2))
-    gains = rng.uniform(0.01, 0.1, size=(3, 4, 2))
-    batches = [rng.normal(size=(n, 4, 2)).astype(np.float32) for n in (3, 1, 6, 2, 5, 4)]
-    batches[2][1, 0, 1] = np.nan  # a gap moves nothing
-    tracker = QuantileTracker(nominal, start, gains)
+    start = rng.normal(size=(3, 6, 2))
+    gains = rng.uniform(0.01, 0.1, size=(3, 6, 2))
+    batches = [rng.normal(size=(n, 6, 2)).astype(np.float32) for n in (3, 1, 6, 2, 5, 4)]
+    batches[2][1, 0, 1] = np.nan  # a gap moves nothing and adds no loss
+    tracker = QuantileTracker(nominal, start, gains, track_loss=True)
     for batch in batches:
         tracker.observe(batch)
-    expected = _issued_loop(start, gains, nominal, batches)
+    expected, loss = _issued_loop(start, gains, nominal, batches)
     np.testing.assert_allclose(tracker.values, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(tracker.loss, loss, rtol=1e-5)
+    assert tracker.loss_count.tolist() == [21 * 2, 21 * 2 - 1]  # steps 0 and 4 of 6
     assert tracker.rows_seen == 21
-    assert len(tracker._issued) <= 4  # only the snapshots a later score can still need
+    assert len(tracker._issued) <= 7  # only the snapshots a later score can still need
+
+
+def test_mixture_of_one_step_is_that_tracker():
+    rng = np.random.default_rng(4)
+    nominal, start = np.array([0.1, 0.5, 0.9]), rng.normal(size=(3, 5, 2))
+    gains = rng.uniform(0.01, 0.1, size=(3, 5, 2))
+    alone = QuantileTracker(nominal, start, 0.3 * gains)
+    mixture = TrackerMixture(nominal, start, gains, steps=(0.3,), unit=np.ones(2))
+    for n in (4, 1, 7):
+        batch = rng.normal(size=(n, 5, 2))
+        alone.observe(batch)
+        mixture.observe(batch)
+    np.testing.assert_array_equal(mixture.values, alone.values)
+    assert mixture.trackers[0].loss is None  # one tracker: no loss is summed
+
+
+@pytest.mark.parametrize(("jump", "winner", "least"), [(0.0, 0, 0.55), (8.0, 1, 0.99)])
+def test_mixture_weighs_the_tracker_whose_issued_quantiles_lost_less(jump, winner, least):
+    """Stable errors: the small step, which jitters less, loses less; errors that jump
+    eightfold: the large step, which gets there first. The mixed quantile sits by the
+    winner's, and the weights follow the formula of the summed losses."""
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=(1200, 4, 1))
+    scores[200:] *= 1.0 + jump
+    start = np.quantile(scores[:200], [0.1, 0.9], axis=0)
+    gains = np.ones((2, 4, 1))
+    mixture = TrackerMixture([0.1, 0.9], start, gains, steps=(0.002, 0.3), unit=np.ones(1))
+    for first in range(200, 1200, 24):
+        mixture.observe(scores[first : first + 24])
+    weights = mixture.weights
+    assert (weights[winner] > least).all(), weights[:, :, 0]
+    np.testing.assert_allclose(weights.sum(axis=0), 1.0)
+    mean = np.stack([t.loss for t in mixture.trackers]) / mixture.trackers[0].loss_count
+    expected = np.exp(-(mean - mean.min(axis=0)) * np.sqrt(1000 * 4))
+    np.testing.assert_allclose(weights, expected / expected.sum(axis=0), rtol=1e-12)
+    gap = np.abs(mixture.values - mixture.trackers[winner].values)
+    assert (gap <= np.abs(mixture.values - mixture.trackers[1 - winner].values)).all()
+    uniform = TrackerMixture([0.1, 0.9], start, gains, steps=(0.002, 0.3), unit=np.ones(1))
+    uniform.learning_rate = 0.0
+    assert (uniform.weights == 0.5).all()
 
 
 def test_tracked_quantiles_keep_long_run_coverage_and_pass_the_largest_score():

@@ -19,7 +19,7 @@ from sae_forecast import LightSAERLinearForecaster
 from sae_forecast.data import prepare_series
 from sae_forecast.forecasting._intervals import (
     DEFAULT_STEP_SIZE,
-    DEFAULT_TRACKING_STEP,
+    DEFAULT_TRACKING_STEPS,
     ConformalQuantiles,
     QuantileHead,
     SplitConformal,
@@ -168,7 +168,8 @@ def test_update_shifts_the_calibration_to_the_new_noise_level():
     quiet, loud = noisy_sine(600, noise=0.5, seed=2), noisy_sine(800, noise=4.0, seed=3)
     y = pd.concat([quiet, loud.iloc[600:]])
     settings = {"seq_len": 24, "validation_size": 0.3, "max_epochs": 10, "lr": 0.02}
-    forecaster = tiny(**settings, calibration_size=150).fit(y.iloc[:600])
+    forecaster = tiny(**settings, calibration_size=150, interval_method="adaptive")
+    forecaster.fit(y.iloc[:600])
     before = _widths(forecaster, [1, 6], 0.9)
     forecaster.update(y.iloc[600:], update_params=False)
     assert len(forecaster.intervals_.residuals) == 150
@@ -212,7 +213,8 @@ def test_after_a_variance_shift_only_the_online_levels_recover_nominal_coverage(
 
 
 def test_update_adds_the_residuals_of_the_forecasts_made_before_the_new_rows(frame):
-    forecaster = tiny(calibration_size=10_000).fit(frame.iloc[:150])
+    rolling = {"calibration_size": 10_000, "interval_method": "adaptive"}  # a window
+    forecaster = tiny(**rolling).fit(frame.iloc[:150])
     context = forecaster.scaler_.transform(frame.iloc[:150].to_numpy())
     n_before = len(forecaster.intervals_.residuals)
     forecaster.update(frame.iloc[150:153], update_params=False)
@@ -342,11 +344,28 @@ def test_tracking_update_moves_the_quantiles_and_leaves_the_calibration_window(f
     assert (_widths(forecaster, [1, 2], 0.9) > before).all()
 
 
+def test_tracking_mixes_one_tracker_per_step_given(frame):
+    steps = [0.01, 0.2]
+    forecaster = tiny(interval_method="tracking", interval_step_size=steps).fit(frame.iloc[:150])
+    forecaster.update(frame.iloc[150:], update_params=False)
+    mixture = forecaster.intervals_.tracker
+    assert len(mixture.trackers) == 2 and steps == [0.01, 0.2]  # the caller's list is kept
+    small, large = (tracker.gains for tracker in mixture.trackers)
+    np.testing.assert_allclose(large, 20 * small)
+    np.testing.assert_allclose(mixture.weights.sum(axis=0), 1.0)
+    offsets = forecaster.intervals_.offsets([0.9])[0]
+    upper = mixture.values[forecaster.intervals_.levels.index(0.9)]
+    np.testing.assert_allclose(offsets, np.maximum(upper, 0.0))  # never below the forecast
+    default = tiny(interval_method="tracking").fit(frame.iloc[:150]).intervals_.tracker
+    assert len(default.trackers) == len(DEFAULT_TRACKING_STEPS)
+
+
 def test_tracking_reads_untracked_levels_shifted_like_their_neighbours(frame):
     forecaster = tiny(interval_method="tracking", interval_step_size=0.05).fit(frame.iloc[:150])
     method = forecaster.intervals_
-    method.tracker.values[method.levels.index(0.9)] += 1.0  # as if 0.9 had moved up by 1
-    method.tracker.values[method.levels.index(0.95)] += 1.0
+    tracker = method.tracker.trackers[0]  # the one step given: weight 1
+    tracker.values[method.levels.index(0.9)] += 1.0  # as if 0.9 had moved up by 1
+    tracker.values[method.levels.index(0.95)] += 1.0
     moved = method.offsets([0.9, 0.925])
     fixed = SplitConformal().calibrate(method.residuals).offsets([0.9, 0.925])
     np.testing.assert_allclose(moved - fixed, 1.0, atol=1e-9)
@@ -399,7 +418,7 @@ def test_quantile_training_passes_sktime_check_estimator():
         ("quantile", None, 0.0),  # scaled scores: levels near 1 read extreme multiples
         ("quantile", 0.02, 0.02),
         ("adaptive", 0.0, 0.0),
-        ("tracking", None, DEFAULT_TRACKING_STEP),
+        ("tracking", None, DEFAULT_TRACKING_STEPS),
         ("tracking", 0.001, 0.001),
     ],
 )

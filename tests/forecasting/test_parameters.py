@@ -41,7 +41,7 @@ fine_tune_epochs    | -1          | ValueError | an int >= 0 (epochs trained by 
 interval_method     | 'bootstrap' | ValueError | one of ['adaptive', 'conformal', 'quantile', 'tr
 quantile_levels     | (0.1, 0.9)  | ValueError | None or at least two increasing levels strictly
 calibration_size    | 0           | ValueError | None or an int >= 1 (rows whose scores calibrate
-interval_step_size  | 1.5         | ValueError | None or a float in [0, 1] (how far one miss moves
+interval_step_size  | 1.5         | ValueError | None or a number in [0, 1], or a non-empty list o
 gate_penalty        | 'l2'        | ValueError | None or one of ['balance', 'entropy'] (the regul
 gate_penalty_weight | -0.1        | ValueError | a finite float >= 0 (weight of the gate penalty)
 adapt               | 'gate'      | ValueError | one of ['auto', 'gates', 'embedding', 'all', 'no
@@ -148,6 +148,7 @@ def test_defaults_and_test_parameters_pass(name):
         ("random_state", [1, 2]),
         ("accelerator", SimpleNamespace(**dict.fromkeys(ACCELERATOR_ATTRIBUTES))),
         ("scale", np.bool_(False)),
+        ("interval_step_size", np.float32(0.01)),
     ],
 )
 def test_good_values_of_every_allowed_kind_pass(name, value):
@@ -176,11 +177,31 @@ def test_good_values_of_every_allowed_kind_pass(name, value):
             r"^patch_len=16 is longer than the lookback seq_len=12; pass patch_len <= 12, or "
             r"seq_len >= 16\.$",
         ),
+        (
+            {"interval_method": "adaptive", "interval_step_size": (0.001, 0.01)},
+            r"^interval_step_size=\(0\.001, 0\.01\) gives several steps, which only "
+            r"interval_method='tracking' mixes, but interval_method='adaptive'; pass one step, "
+            r"or interval_method='tracking'\.$",
+        ),
     ],
 )
 def test_rules_between_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         check_parameters(LightSAEPatchTSTForecaster(**params))
+
+
+def test_several_step_sizes_pass_for_tracking_and_empty_or_out_of_range_ones_do_not():
+    check_parameters(
+        LightSAERLinearForecaster(interval_method="tracking", interval_step_size=[0.001, 0.01])
+    )
+    with pytest.raises(TypeError, match=r"^interval_step_size must be .*, got \(\) \(tuple\)"):
+        check_parameters(LightSAERLinearForecaster(interval_step_size=()))
+    with pytest.raises(ValueError, match=r"got \(0\.001, nan\)\. E\.g\. 0\.005 for 'adaptive'"):
+        check_parameters(
+            LightSAERLinearForecaster(
+                interval_method="tracking", interval_step_size=(0.001, np.nan)
+            )
+        )
 
 
 def test_a_real_accelerator_has_the_interface_checked():

@@ -1,5 +1,6 @@
-"""The two parts of every conformal interval method: a rolling window of conformity scores,
-and adaptive conformal inference (ACI) on the quantile levels it is read at.
+"""The online parts of the conformal interval methods: a rolling window of conformity
+scores, adaptive conformal inference (ACI) on the quantile levels it is read at, and
+quantile tracking in value space, alone or as a mixture of step sizes.
 
 Scores are indexed like residuals: ``(row, step, channel)``, the row being the target's, NaN
 at gaps. :class:`ScoreWindow` keeps the most recent rows sorted per step and channel and
@@ -13,6 +14,10 @@ channels). Over any ``T`` rows the fraction of scores at or below the quantile r
 ``a_t`` then differs from ``a`` by at most ``(1 + step_size) / (step_size * T)``, whatever
 the series does, as long as the window's extreme scores bound the new ones (the level is
 kept in [0, 1], where the quantile is the window's smallest or largest score).
+
+:class:`QuantileTracker` keeps no window: it moves each quantile itself by the misses of the
+quantiles issued at the forecasts' origins. :class:`TrackerMixture` runs trackers of several
+step sizes and mixes them by the pinball loss of what each issued.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ def side_bound(values: np.ndarray, level) -> np.ndarray:
 
 
 _SIGN = np.uint32(1 << 31)
-_BLOCK_VALUES = 1 << 18  # issued quantiles compared at once: 1 MiB of float32
+_BLOCK_VALUES = 1 << 18  # issued quantiles gathered at once (1 MiB of float32), so memory
+# stays bounded for a long update of many channels
 LOSS_STRIDE = 4  # the pinball loss of a tracker is summed over every 4th horizon step
 
 
@@ -368,7 +374,7 @@ class QuantileTracker:
         covered = np.zeros(self.values.shape, np.float64)
         counts = np.zeros(scores.shape[1:], np.float64)
         table, columns = self._issued_columns(len(scores), horizon)
-        rows = min(255, max(1, _BLOCK_VALUES // self.values.size))  # uint8 counts, in cache
+        rows = min(255, max(1, _BLOCK_VALUES // self.values.size))  # uint8 counts, bounded
         for first in range(0, len(scores), rows):
             block = scores[first : first + rows]
             issued = np.take(table, columns[first : first + rows].reshape(-1), axis=1)

@@ -182,7 +182,6 @@ class SeriesWindows(Dataset):
         if starts is None:
             starts = _all_starts([len(p) for p in parts], seq_len, pred_len)
         self.starts = torch.as_tensor(np.asarray(starts), dtype=torch.long, device=device)
-        self._offsets = torch.arange(seq_len + pred_len, device=device)
         self._reaches_gap = None  # per window, on the CPU: whether a target row has a gap
         if observed is not None:
             self._reaches_gap = _targets_reach_a_gap(mask, np.asarray(starts), seq_len, pred_len)
@@ -217,17 +216,16 @@ class SeriesWindows(Dataset):
         return self._gather(indices, weigh_complete=False)
 
     def _gather(self, indices, weigh_complete: bool):
-        rows = self.starts[torch.as_tensor(indices, device=self.starts.device)]
-        index = (rows[:, None] + self._offsets).view(-1)  # the windows' rows, window by window
-        window = _rows(self.values, index, len(rows))  # (b, L+H, N)
+        starts = self.starts[torch.as_tensor(indices, device=self.starts.device)]
+        length = self.seq_len + self.pred_len
+        window = _windows(self.values, starts, length)  # (b, L+H, N)
         X, y = window[:, : self.seq_len], window[:, self.seq_len :]
         weight = None
         if self.weight is not None and (weigh_complete or self._reaches_gap[_cpu(indices)].any()):
-            targets = index.view(len(rows), -1)[:, self.seq_len :].reshape(-1)
-            weight = _rows(self.weight, targets, len(rows))  # (b, H, N)
+            weight = _windows(self.weight, starts + self.seq_len, self.pred_len)  # (b, H, N)
         covariates = None
         if self.covariates is not None:
-            covariates = _rows(self.covariates, index, len(rows))  # (b, L+H, C)
+            covariates = _windows(self.covariates, starts, length)  # (b, L+H, C)
         return window_inputs(X, covariates), Targets(y, weight)
 
     def subset(self, indices) -> SeriesWindows:
@@ -343,10 +341,26 @@ def _cpu(indices) -> np.ndarray:
     return indices.cpu().numpy() if isinstance(indices, Tensor) else np.asarray(indices)
 
 
-def _rows(table: Tensor, index: Tensor, n_windows: int) -> Tensor:
-    """Rows ``index`` of ``table`` as ``(n_windows, -1, columns)``: ``index_select`` on the
-    flat index, about 2x faster than advanced indexing with the 2-D one (same values)."""
-    return table.index_select(0, index).view(n_windows, -1, table.shape[1])
+def _windows(table: Tensor, starts: Tensor, length: int) -> Tensor:
+    """The ``length`` rows of ``table (rows, columns)`` from each of ``starts``, as a new
+    contiguous ``(len(starts), length, columns)`` tensor.
+
+    One ``index_select`` on the table's sliding-window view (every window a view of the same
+    memory): a copy of the windows and nothing else, about 4x faster per batch than
+    selecting their rows by a flat row index (same values, same layout).
+
+    Examples
+    --------
+    >>> table = torch.arange(10.0).view(5, 2)
+    >>> _windows(table, torch.tensor([3, 0]), 2).tolist()
+    [[[6.0, 7.0], [8.0, 9.0]], [[0.0, 1.0], [2.0, 3.0]]]
+    """
+    n_rows, n_columns = table.shape
+    row_step, column_step = table.stride()
+    sliding = table.as_strided(
+        (max(n_rows - length + 1, 0), length, n_columns), (row_step, row_step, column_step)
+    )
+    return sliding.index_select(0, starts)
 
 
 def _stack(parts, dtype, device) -> Tensor:

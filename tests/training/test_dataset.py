@@ -23,6 +23,29 @@ def test_batches_equal_sliding_windows():
     np.testing.assert_array_equal(Y.values.numpy(), Y_ref[idx])
 
 
+def test_every_field_is_a_contiguous_copy_of_its_rows_in_each_part():
+    """The batch is cut from a sliding-window view of each table: every window of both
+    parts, values, weight and covariates, equals the rows sliced directly, is contiguous
+    (the layout the kernels saw before) and does not alias the series."""
+    rng = np.random.default_rng(1)
+    parts = [rng.normal(size=(n, 2)).astype(np.float32) for n in (11, 14)]
+    observed = [rng.random(p.shape) > 0.3 for p in parts]
+    covariates = [rng.normal(size=(len(p), 3)).astype(np.float32) for p in parts]
+    data = SeriesWindows(parts, 4, 3, observed=observed, covariates=covariates)
+    inputs, targets = data.batch(torch.arange(len(data)))
+    starts = [(k, s) for k, p in enumerate(parts) for s in range(len(p) - 6)]
+    fields = [inputs["x"], targets.values, targets.weight, inputs["covariates"]]
+    for window, (k, s) in enumerate(starts):
+        np.testing.assert_array_equal(fields[0][window], parts[k][s : s + 4])
+        np.testing.assert_array_equal(fields[1][window], parts[k][s + 4 : s + 7])
+        np.testing.assert_array_equal(fields[2][window], observed[k][s + 4 : s + 7])
+        np.testing.assert_array_equal(fields[3][window], covariates[k][s : s + 7])
+    assert targets.weight.is_contiguous() and inputs["covariates"].is_contiguous()
+    assert inputs["x"].stride() == (14, 2, 1)  # a slice of the (b, L+H, N) window copy
+    targets.values.fill_(99.0)
+    assert not (data.values == 99.0).any()
+
+
 def test_series_stored_once_not_per_window():
     values = np.zeros((10_000, 4), dtype=np.float32)
     data = SeriesWindows(values, seq_len=96, pred_len=96)

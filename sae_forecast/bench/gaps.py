@@ -35,10 +35,9 @@ from sae_forecast.bench.presets import (
 )
 from sae_forecast.bench.report import markdown
 from sae_forecast.bench.runner import Cell, settings_key
-from sae_forecast.bench.runs import protocol_forecaster, series
-from sae_forecast.data import CATALOG, Standardiser, prepare_series, split_borders
+from sae_forecast.bench.runs import fit_windows, protocol_forecaster, series
+from sae_forecast.data import CATALOG, Standardiser, split_borders
 from sae_forecast.forecasting import FORECASTERS
-from sae_forecast.training import SeriesWindows
 
 KEY = ("key",)
 DEFAULT_OUT = "docs/benchmarks/gaps"
@@ -194,7 +193,7 @@ def masking_cost(
     options.update(reference_sizes(backbone, dataset, HORIZON))
     net = FORECASTERS[backbone](**options).fit(clean).net_
     sides = {"unmasked": clean, "masked": with_cost_gaps(clean, gaps)}
-    windows = {name: training_windows(data) for name, data in sides.items()}
+    windows = {name: fit_windows(data, HORIZON, 0)[0] for name, data in sides.items()}
     net.partial_fit(windows["masked"], epochs=COST_PROTOCOL["warmup_epochs"])
     times = {"unmasked": [], "masked": []}
     for round_ in range(rounds):
@@ -205,25 +204,6 @@ def masking_cost(
     return {"dataset": dataset, "backbone": backbone, "gaps": gaps, **row, "rounds": rounds,
             "masked / unmasked": row["masked"] / row["unmasked"],
             "protocol": COST_PROTOCOL["alternated"]}  # fmt: skip
-
-
-def training_windows(frame: pd.DataFrame) -> SeriesWindows:
-    """The training windows a forecaster fitted on ``frame`` with ``validation_size=0``
-    trains on: scaled, gaps filled and masked (``prepare_series``), every window.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame(np.ones((SEQ_LEN + HORIZON + 4, 2)))
-    >>> frame.iloc[SEQ_LEN, 0] = np.nan
-    >>> windows = training_windows(frame)
-    >>> len(windows), windows.batch([0])[1].weight[0, 0].tolist()
-    (5, [0.0, 1.0])
-    """
-    prepared = prepare_series(
-        frame.to_numpy(dtype=np.float64), seq_len=SEQ_LEN, pred_len=HORIZON, validation_size=0
-    )
-    windows = SeriesWindows(prepared.values, SEQ_LEN, HORIZON, observed=prepared.observed)
-    return windows.subset(prepared.train)
 
 
 @lru_cache(maxsize=2)

@@ -21,9 +21,9 @@ from skorch.helper import predefined_split
 from sae_forecast.bench.presets import HORIZON, SEQ_LEN
 from sae_forecast.bench.report import markdown, peak_rss_gib
 from sae_forecast.bench.runner import Cell, keyed_cell, measure_in_fresh_process
-from sae_forecast.bench.runs import series
+from sae_forecast.bench.runs import fit_windows, series
 from sae_forecast.bench.speed import interleaved_medians
-from sae_forecast.data import CATALOG, prepare_series, sliding_windows, split_borders
+from sae_forecast.data import CATALOG, sliding_windows, split_borders
 from sae_forecast.nn import BACKBONES
 from sae_forecast.training import BatchIterator, ForecastingNet, SeriesWindows
 
@@ -35,20 +35,11 @@ PATHS = ("lazy", "materialised")  # the memory table's two skorch paths
 
 def protocol_windows(name: str, pred_len: int, data_home=None) -> list[SeriesWindows]:
     """Train and validation windows of dataset ``name`` under the standard protocol, from
-    the forecasters' series pipeline (``prepare_series``)."""
+    the forecasters' series pipeline (:func:`~sae_forecast.bench.runs.fit_windows`)."""
     frame = series(name, data_home)
     borders = split_borders(CATALOG[name].split, len(frame), SEQ_LEN)
     n_valid = borders["valid"][1] - borders["train"][1] - pred_len + 1
-    prepared = prepare_series(
-        frame.iloc[: borders["valid"][1]],
-        seq_len=SEQ_LEN,
-        pred_len=pred_len,
-        validation_size=n_valid,
-    )
-    return [
-        SeriesWindows(prepared.values, SEQ_LEN, pred_len, observed=prepared.observed, starts=rows)
-        for rows in (prepared.train, prepared.valid)
-    ]
+    return fit_windows(frame.iloc[: borders["valid"][1]], pred_len, n_valid)
 
 
 def _module_options(args, n_channels: int) -> dict:

@@ -19,8 +19,9 @@ import torch
 
 from sae_forecast.bench.presets import HORIZON, SEQ_LEN, Run, default_pool_size
 from sae_forecast.bench.report import cpu_model
-from sae_forecast.data import CATALOG, load_dataset, split_borders
+from sae_forecast.data import CATALOG, load_dataset, prepare_series, split_borders
 from sae_forecast.forecasting import FORECASTERS
+from sae_forecast.training import SeriesWindows
 
 __all__ = [
     "best_fit",
@@ -35,6 +36,28 @@ __all__ = [
 @lru_cache(maxsize=4)
 def series(dataset: str, data_home: str | None) -> pd.DataFrame:
     return load_dataset(dataset, data_home)
+
+
+def fit_windows(frame: pd.DataFrame, pred_len: int, validation_size: int) -> list:
+    """The training and validation windows (``SeriesWindows``) that a forecaster's fit cuts
+    out of ``frame`` (``prepare_series``: scaled, gaps filled and masked).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame(np.ones((SEQ_LEN + HORIZON + 4, 2)))
+    >>> frame.iloc[SEQ_LEN, 0] = np.nan
+    >>> train, valid = fit_windows(frame, HORIZON, validation_size=0)
+    >>> len(train), len(valid), train.batch([0])[1].weight[0, 0].tolist()
+    (5, 0, [0.0, 1.0])
+    """
+    prepared = prepare_series(
+        frame.to_numpy(dtype=np.float64),
+        seq_len=SEQ_LEN,
+        pred_len=pred_len,
+        validation_size=validation_size,
+    )
+    windows = SeriesWindows(prepared.values, SEQ_LEN, pred_len, observed=prepared.observed)
+    return [windows.subset(rows) for rows in (prepared.train, prepared.valid)]
 
 
 def protocol_forecaster(run: Run, lr: float, borders: dict):

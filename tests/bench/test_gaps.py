@@ -10,6 +10,7 @@ from skorch.history import History
 from sae_forecast.bench import gaps
 from sae_forecast.bench.presets import HORIZON, SEQ_LEN, Run
 from sae_forecast.bench.runner import Invocation, append_record, load_records
+from sae_forecast.bench.runs import fit_windows
 from sae_forecast.forecasting import FORECASTERS
 
 
@@ -109,7 +110,7 @@ def test_training_windows_are_those_a_fit_trains_on():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(size=(SEQ_LEN + HORIZON + 40, 2)), columns=["a", "b"])
     frame.iloc[SEQ_LEN + 3, 1] = np.nan
-    windows = gaps.training_windows(frame)
+    windows, _ = fit_windows(frame, HORIZON, validation_size=0)
     fitted = FORECASTERS["RLinear"](
         seq_len=SEQ_LEN, pred_len=HORIZON, max_epochs=1, validation_size=0, batch_size=8
     ).fit(frame)

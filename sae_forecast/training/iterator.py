@@ -17,9 +17,12 @@ class BatchIterator:
 
     skorch's default ``torch.utils.data.DataLoader`` calls ``__getitem__`` once per window and
     collates the results; for small forecasting models that per-sample work dominates an epoch.
-    This iterator asks the dataset for a whole batch at once (one gather per batch). Datasets
-    without a ``batch`` method fall back to a ``DataLoader`` over their ``(input, target)``
-    samples, with the targets of each batch as :class:`~sae_forecast.training.Targets`.
+    This iterator asks the dataset for a whole batch at once (one gather per batch), or for
+    all of them through its ``batches`` method where it has one (a
+    :class:`~sae_forecast.training.SeriesWindows` then gathers several batches per copy: the
+    same batches, the same bits). Datasets without a ``batch`` method fall back to a
+    ``DataLoader`` over their ``(input, target)`` samples, with the targets of each batch as
+    :class:`~sae_forecast.training.Targets`.
 
     Parameters
     ----------
@@ -76,5 +79,8 @@ class BatchIterator:
         n = len(self.dataset)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
         stop = n - n % self.batch_size if self.drop_last else n
+        if hasattr(self.dataset, "batches"):  # gathers several batches at a time
+            yield from self.dataset.batches(order[:stop], self.batch_size)
+            return
         for begin in range(0, stop, self.batch_size):
             yield self.dataset.batch(order[begin : begin + self.batch_size])

@@ -21,7 +21,12 @@ from sae_forecast.training.split import ChronologicalSplit
 __all__ = ["ForecastingNet", "observed_mse"]
 
 
-def observed_mse(y_pred: torch.Tensor, values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def observed_mse(
+    y_pred: torch.Tensor,
+    values: torch.Tensor,
+    weight: torch.Tensor,
+    n_observed: int | None = None,
+) -> torch.Tensor:
     """Mean squared error over the targets of weight 1.0 (0.0 where a gap was imputed).
 
     The unobserved targets are replaced by the (detached) prediction, so they add exactly 0 to
@@ -36,6 +41,10 @@ def observed_mse(y_pred: torch.Tensor, values: torch.Tensor, weight: torch.Tenso
         Predictions and targets of the same shape.
     weight : Tensor of float
         Same shape; 1.0 where the target was observed, 0.0 elsewhere (no other value).
+    n_observed : int or None, default=None
+        The sum of ``weight`` where the caller counted it (``Targets.n_observed``): two
+        operations fewer per step, and the same bits (a sum of ones is exact in float32 up
+        to 2**24 targets; the count is exact at any size).
 
     Returns
     -------
@@ -50,7 +59,9 @@ def observed_mse(y_pred: torch.Tensor, values: torch.Tensor, weight: torch.Tenso
     """
     filled = torch.lerp(y_pred.detach().to(values.dtype), values, weight)  # exact at 0 and 1
     squared = torch.nn.functional.mse_loss(y_pred, filled, reduction="sum")
-    return squared / weight.sum().clamp(min=1.0)
+    if n_observed is None:
+        return squared / weight.sum().clamp(min=1.0)
+    return squared / max(n_observed, 1)
 
 
 def _fused_adam_available() -> bool:
@@ -340,7 +351,8 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
         values = to_device(targets.values, self.device)
         if targets.weight is None:
             return self.criterion_(y_pred, values)
-        return observed_mse(y_pred, values, to_device(targets.weight, self.device))
+        weight = to_device(targets.weight, self.device)
+        return observed_mse(y_pred, values, weight, n_observed=targets.n_observed)
 
     def gate_penalty_loss(self) -> torch.Tensor:
         """The ``gate_penalty`` regulariser summed over the module's LightSAE embeddings (see

@@ -8,6 +8,7 @@ import torch
 
 from sae_forecast.data import sliding_windows
 from sae_forecast.training import ArrayWindows, SeriesWindows, Targets
+from sae_forecast.training import dataset as dataset_module
 from sae_forecast.training.dataset import collate_pairs
 
 
@@ -131,9 +132,12 @@ def test_only_batches_whose_targets_reach_a_gap_carry_a_weight():
     data = SeriesWindows(values, 4, 3, observed=observed)
     assert data.batch([0, 1, 2])[1].weight is None  # targets rows 4..8
     assert data.batch([9, 5])[1].weight is None  # lookback of window 9, targets of none
-    reached = data.batch([0, 8])[1].weight
-    assert reached[0].all() and reached[1, :, 1].tolist() == [0.0, 1.0, 1.0]  # rows 12..14
-    assert data[1][1].weight.all()  # one window always carries it (collate_pairs stacks them)
+    reached = data.batch([0, 8])[1]
+    assert reached.weight[0].all() and reached.weight[1, :, 1].tolist() == [0.0, 1.0, 1.0]
+    assert reached.n_observed == 11  # 2 windows x 3 rows x 2 channels, one gap
+    assert data.subset([8, 0]).batch([0, 1])[1].n_observed == 11
+    one = data[1][1]  # one window always carries it (collate_pairs stacks them)
+    assert one.weight.all() and one.n_observed is None  # a whole batch's count
 
 
 def test_collate_pairs_builds_the_batch_that_batch_gathers():
@@ -147,3 +151,63 @@ def test_collate_pairs_builds_the_batch_that_batch_gathers():
     assert torch.equal(targets.weight, ref.weight) and not ref.weight.all()
     plain = ArrayWindows(np.zeros((4, 3, 2)))
     assert collate_pairs([plain[0], plain[1]])[1] is None
+
+
+def _gappy_parts(seed=2):
+    """Two series with covariates; a gap in one target row, so only some batches reach one."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(size=(n, 3)).astype(np.float32) for n in (120, 90)]
+    observed = [np.ones(p.shape, dtype=bool) for p in parts]
+    observed[1][20, 2] = False
+    covariates = [rng.normal(size=(len(p), 2)).astype(np.float32) for p in parts]
+    return SeriesWindows(parts, 6, 4, observed=observed, covariates=covariates)
+
+
+@pytest.mark.parametrize("block_bytes", [0, 8000, 1 << 21])  # one batch, a few, all at once
+@pytest.mark.parametrize("batch_size", [16, 7])  # 7 x 4 bytes: a batch cut is not 64-aligned
+def test_batches_in_blocks_are_the_batches_one_at_a_time(monkeypatch, block_bytes, batch_size):
+    """Every batch of ``batches`` equals ``batch`` of its indices: values, layout (strides,
+    alignment), and a weight exactly where that batch's own targets reach a gap."""
+    monkeypatch.setattr(dataset_module, "BLOCK_BYTES", block_bytes)
+    data = _gappy_parts()
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    batches = list(data.batches(order, batch_size))
+    assert len(batches) == -(-len(data) // batch_size)
+    weighted = 0
+    for number, (inputs, targets) in enumerate(batches):
+        ref_inputs, ref_targets = data.batch(order[number * batch_size :][:batch_size])
+        pairs = [(inputs[k], ref_inputs[k]) for k in ("x", "covariates")]
+        pairs.append((targets.values, ref_targets.values))
+        assert (targets.weight is None) == (ref_targets.weight is None)
+        assert targets.n_observed == ref_targets.n_observed
+        if targets.weight is not None:
+            pairs.append((targets.weight, ref_targets.weight))
+            assert targets.n_observed == int(targets.weight.sum()) < targets.weight.numel()
+            weighted += 1
+        for got, want in pairs:
+            assert torch.equal(got, want) and got.stride() == want.stride()
+            assert got.data_ptr() % 64 == want.data_ptr() % 64
+    assert 0 < weighted < len(batches)
+
+
+def _gather_sizes(monkeypatch, data, batch_size):
+    gathered = []
+    original = SeriesWindows._gather
+    monkeypatch.setattr(
+        SeriesWindows,
+        "_gather",
+        lambda self, indices, **kw: gathered.append(len(indices)) or original(self, indices, **kw),
+    )
+    list(data.batches(torch.arange(len(data)), batch_size))
+    return gathered
+
+
+def test_a_block_holds_at_most_block_bytes_and_keeps_the_alignment(monkeypatch):
+    data = _gappy_parts()  # 111 + 81 windows
+    per_window = (10 * (3 + 2) + 4 * 3) * 4  # values and covariates, weight over the horizon
+    monkeypatch.setattr(dataset_module, "BLOCK_BYTES", 3 * 16 * per_window)
+    assert _gather_sizes(monkeypatch, data, 16) == [48] * 4
+    monkeypatch.setattr(dataset_module, "BLOCK_BYTES", 16 * per_window - 1)
+    assert _gather_sizes(monkeypatch, data, 16) == [16] * 12  # a batch over the budget: alone
+    monkeypatch.setattr(dataset_module, "BLOCK_BYTES", 1 << 21)
+    assert _gather_sizes(monkeypatch, data, 7) == [7] * 27 + [3]  # 7 x 4 bytes: unaligned

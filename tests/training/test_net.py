@@ -183,8 +183,9 @@ def test_masked_loss_ignores_unobserved_targets():
     assert net.get_loss(pred, Targets(target, None)).item() == pytest.approx(100.0**2 / 6 + 5 / 6)
 
 
+@pytest.mark.parametrize("counted", [False, True])  # Targets.n_observed given or not
 @pytest.mark.parametrize("layout", ["contiguous", "strided"])
-def test_masked_loss_and_its_gradient_are_bitwise_the_weighted_formula(layout):
+def test_masked_loss_and_its_gradient_are_bitwise_the_weighted_formula(layout, counted):
     """The fused path keeps the bits of ``((pred - target) ** 2 * weight).sum() /
     weight.sum()``, also for a weight that is a strided view, and leaves no gradient on
     unobserved targets."""
@@ -192,12 +193,13 @@ def test_masked_loss_and_its_gradient_are_bitwise_the_weighted_formula(layout):
     target = torch.randn(4, PRED, 3)
     weight = (torch.rand(4, 2 * PRED, 3) > 0.2).float()
     weight = weight[:, ::2] if layout == "strided" else weight[:, :PRED].contiguous()
+    targets = Targets(target, weight, int(weight.sum()) if counted else None)
     pred = torch.randn(4, PRED, 3, requires_grad=True)
-    net.get_loss(pred, Targets(target, weight)).backward()
+    net.get_loss(pred, targets).backward()
     reference = pred.detach().clone().requires_grad_()
     expected = ((reference - target).square() * weight).sum() / weight.sum()
     expected.backward()
-    assert torch.equal(net.get_loss(pred, Targets(target, weight)), expected)
+    assert torch.equal(net.get_loss(pred, targets), expected)
     assert torch.equal(pred.grad, reference.grad)
     assert (pred.grad[weight == 0] == 0).all() and (pred.grad[weight == 1] != 0).all()
 
@@ -216,10 +218,12 @@ def test_masked_loss_at_weight_one_is_bitwise_the_plain_loss():
     assert torch.equal(weighted, plain) and torch.equal(pred.grad, plain_grad)
 
 
-def test_masked_loss_of_a_window_with_nothing_observed_is_zero():
+@pytest.mark.parametrize("n_observed", [None, 0])
+def test_masked_loss_of_a_window_with_nothing_observed_is_zero(n_observed):
     net = _net().initialize()
     pred = torch.randn(2, PRED, 3, requires_grad=True)
-    loss = net.get_loss(pred, Targets(torch.randn(2, PRED, 3), torch.zeros(2, PRED, 3)))
+    targets = Targets(torch.randn(2, PRED, 3), torch.zeros(2, PRED, 3), n_observed)
+    loss = net.get_loss(pred, targets)
     loss.backward()
     assert loss.item() == 0.0 and not pred.grad.any()
 
@@ -307,3 +311,28 @@ def test_a_torch_dataloader_iterator_trains_bitwise_like_the_batch_iterator():
     assert stock.history[:, "train_loss"] == ours.history[:, "train_loss"]
     assert stock.history[:, "valid_loss"] == ours.history[:, "valid_loss"]
     assert np.array_equal(stock.predict(X[:8]), ours.predict(X[:8]))
+
+
+@pytest.mark.parametrize("module", [RLinear, iTransformer])
+def test_batches_gathered_in_blocks_train_bitwise_like_one_at_a_time(monkeypatch, module):
+    """SeriesWindows.batches (several batches per gather) against BLOCK_BYTES = 0 (one
+    gather per batch, as before blocks): the same losses and weights, gaps included."""
+    from sae_forecast.training import dataset as dataset_module
+
+    observed = np.ones((400, N), dtype=bool)
+    observed[100:104, 1] = False  # targets of a few windows: some batches take the masked loss
+
+    def fit():
+        small = {"module__d_model": 16, "module__n_heads": 2, "module__d_ff": 16, "max_epochs": 2}
+        net = _net(module, **small) if module is iTransformer else _net()
+        return net.fit(SeriesWindows(_series(), SEQ, PRED, observed=observed))
+
+    blocks = fit()
+    monkeypatch.setattr(dataset_module, "BLOCK_BYTES", 0)
+    alone = fit()
+    assert blocks.history[:, "train_loss"] == alone.history[:, "train_loss"]
+    assert blocks.history[:, "valid_loss"] == alone.history[:, "valid_loss"]
+    for (name, got), want in zip(
+        blocks.module_.state_dict().items(), alone.module_.state_dict().values(), strict=True
+    ):
+        assert torch.equal(got, want), name

@@ -220,8 +220,7 @@ def paired_steps(net, sides, seed: int) -> list[float]:
     if len({len(windows) for windows in sides}) != 1:
         raise ValueError(f"the sides have {[len(w) for w in sides]} windows; pass equal ones.")
     streams = [
-        iter(BatchIterator(w, net.batch_size, shuffle=True, generator=generator))
-        for w, generator in ((w, torch.Generator().manual_seed(seed)) for w in sides)
+        iter(BatchIterator(w, net.batch_size, shuffle=True, generator=_seeded(seed))) for w in sides
     ]
     seconds = [0.0] * len(sides)
     for _ in range(len(BatchIterator(sides[0], net.batch_size))):
@@ -230,6 +229,11 @@ def paired_steps(net, sides, seed: int) -> list[float]:
             net.train_step(next(stream))
             seconds[side] += _clock() - start
     return seconds
+
+
+def _seeded(seed: int) -> torch.Generator:
+    """A new generator at ``seed``: every side of :func:`paired_steps` draws the same order."""
+    return torch.Generator().manual_seed(seed)
 
 
 @lru_cache(maxsize=2)

@@ -37,7 +37,12 @@ from sae_forecast.forecasting._fleet import (
     pretrain_fleet,
     pretrained_horizon,
 )
-from sae_forecast.forecasting._intervals import calibration_start, interval_method, quantile_frame
+from sae_forecast.forecasting._intervals import (
+    calibration_start,
+    interval_levels,
+    interval_method,
+    quantile_frame,
+)
 from sae_forecast.forecasting._onnx import export_forecaster
 from sae_forecast.forecasting._parameters import check_parameters
 from sae_forecast.forecasting._signature import (
@@ -219,8 +224,7 @@ class LightSAEForecaster(WindowMethods, CommonParameters):
         return quantile_frame(values, index, [self.columns_, list(alpha)])
 
     def _predict_interval(self, fh, X, coverage):  # sktime's default would cost 25% more
-        alpha = [level for c in coverage for level in (0.5 - c / 2, 0.5 + c / 2)]
-        values, index = self._quantile_values(fh, X, alpha)
+        values, index = self._quantile_values(fh, X, interval_levels(coverage))
         return quantile_frame(values, index, [self.columns_, list(coverage), ["lower", "upper"]])
 
     def _update(self, y, X=None, update_params=True):

@@ -63,6 +63,7 @@ __all__ = [
     "diagonal",
     "diagonal_residuals",
     "interpolate_levels",
+    "interval_levels",
     "interval_method",
     "quantile_frame",
 ]
@@ -547,6 +548,23 @@ def interval_method(name: str, *, calibration_size=None, quantile_levels=None, s
     if name == "tracking":
         return TrackedConformal(calibration_size, levels=quantile_levels, **online)
     return SplitConformal(calibration_size)
+
+
+def interval_levels(coverage) -> list[float]:
+    """The quantile levels of central intervals: ``0.5 - c / 2`` and ``0.5 + c / 2`` for each
+    coverage ``c``, rounded to 12 decimals.
+
+    In floating point ``0.5 - 0.95 / 2`` is 0.025000000000000022: unrounded, it misses the
+    tracked level 0.025 and is read between levels instead of being the tracked quantile.
+
+    Examples
+    --------
+    >>> 0.5 - 0.95 / 2
+    0.025000000000000022
+    >>> interval_levels([0.8, 0.95])
+    [0.1, 0.9, 0.025, 0.975]
+    """
+    return [round(0.5 + side * c / 2, 12) for c in coverage for side in (-1, 1)]
 
 
 def interpolate_levels(quantiles: np.ndarray, levels, alpha) -> np.ndarray:

@@ -425,3 +425,22 @@ def test_quantile_training_passes_sktime_check_estimator():
 def test_interval_step_size_none_keeps_each_methods_own_default(method, step_size, expected):
     chosen = interval_method(method, step_size=step_size)
     assert chosen.step_size == expected
+
+
+@pytest.mark.parametrize("method", ["tracking", "adaptive"])
+def test_interval_bounds_are_the_tracked_quantiles_themselves(frame, method):
+    # 0.5 - 0.95 / 2 is 0.025000000000000022 in floating point: the bounds must still be
+    # the tracked 0.025 and 0.975 quantiles (the ones with the coverage guarantee), not
+    # values interpolated next to them
+    forecaster = tiny(interval_method=method, interval_step_size=0.05).fit(frame.iloc[:150])
+    loud = frame.iloc[150:].copy()
+    loud.iloc[:, :] = loud.to_numpy() + np.random.default_rng(1).normal(0, 5, loud.shape)
+    forecaster.update(loud, update_params=False)
+    fh = [1, 2, 3]
+    bands = forecaster.predict_interval(fh=fh, coverage=[0.8, 0.95])
+    quantiles = forecaster.predict_quantiles(fh=fh, alpha=[0.025, 0.1, 0.9, 0.975])
+    for coverage, lower, upper in ((0.8, 0.1, 0.9), (0.95, 0.025, 0.975)):
+        for side, level in (("lower", lower), ("upper", upper)):
+            expected = quantiles.xs(level, axis=1, level=1).to_numpy()
+            got = bands.xs((coverage, side), axis=1, level=(1, 2)).to_numpy()
+            np.testing.assert_array_equal(got, expected)

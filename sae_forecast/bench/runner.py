@@ -61,6 +61,7 @@ STUDIES = {  # name: module
     "covariates": "sae_forecast.bench.covariates",
     "deploy": "sae_forecast.bench.deploy",
     "peers": "sae_forecast.bench.peers",
+    "compile": "sae_forecast.bench.compiled",
 }
 
 

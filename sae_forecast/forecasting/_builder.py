@@ -31,6 +31,7 @@ NET_PARAMETERS = (
     "gate_penalty",
     "gate_penalty_weight",
     "random_state",
+    "compile",
 )
 
 

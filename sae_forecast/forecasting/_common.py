@@ -126,6 +126,13 @@ class CommonParameters(KeywordParameters, BaseForecaster):
         Torch device, e.g. ``"cuda"``.
     precision : {"fp32", "bf16"}, default="fp32"
         ``"bf16"`` runs the model body under bfloat16 autocast.
+    compile : bool, default=False
+        Run training and forecasting batches through the network's forward compiled by
+        ``torch.compile`` (needs a C++ compiler on the CPU; if compiling fails the net
+        warns and runs eagerly). The first batch of every new batch shape and mode
+        compiles, which takes seconds to minutes; the weights and forecasts are not
+        bitwise those of ``compile=False``, and fits must not run in parallel threads of
+        one process. Measured per backbone: docs/benchmarks/compile/compile.md.
     random_state : int or None, default=None
         Seed for initialisation, dropout and batch order; equal seeds give identical
         forecasts, also for fits running in parallel threads.
@@ -194,6 +201,7 @@ class CommonParameters(KeywordParameters, BaseForecaster):
     adapt: str = "auto"
     device: str | torch.device = "cpu"
     precision: str = "fp32"
+    compile: bool = False
     random_state: int | Sequence[int] | np.random.RandomState | np.random.Generator | None = None
     verbose: int = 0
     accelerator: Accelerator | None = None

@@ -226,6 +226,7 @@ PARAMETERS: dict[str, Constraint] = {
     "adapt": Choice(ADAPTATIONS, meaning="what fit trains after pretrain"),
     "device": Device(),
     "precision": Choice(PRECISIONS),
+    "compile": Boolean(),
     "random_state": RandomState(),
     "verbose": Integer(minimum=0, meaning="0 silent, 1 a line per epoch, 2 adds a progress bar"),
     "accelerator": AcceleratorLike(),
@@ -296,8 +297,25 @@ def _several_steps_track(params: dict) -> str | None:
     )
 
 
+def _compile_in_this_process(params: dict) -> str | None:
+    if not params.get("compile") or params.get("accelerator") is None:
+        return None
+    return (
+        "compile=True compiles the network in this process, but accelerator wraps it for "
+        "data-parallel training (the compiled forward would bypass the wrapper's gradient "
+        "sync); pass compile=False and let accelerate compile, e.g. "
+        "Accelerator(dynamo_backend='inductor'), or accelerator=None."
+    )
+
+
 # Rules between parameters: each returns the message of a broken rule, or None.
-RELATIONS = (_lightsae_only, _heads_divide_width, _patch_fits_lookback, _several_steps_track)
+RELATIONS = (
+    _lightsae_only,
+    _heads_divide_width,
+    _patch_fits_lookback,
+    _several_steps_track,
+    _compile_in_this_process,
+)
 
 
 def check_parameters(forecaster) -> None:

@@ -10,6 +10,7 @@ from skorch.utils import to_device
 from torch.utils.data import DataLoader
 
 from sae_forecast.nn.seeding import attach_generator, reset_parameters
+from sae_forecast.training._compiled import CompiledForwardMixin
 from sae_forecast.training._lean import LeanLoopMixin
 from sae_forecast.training._trainable import TrainableMixin
 from sae_forecast.training.callbacks import StopOnNonFiniteLoss, TrainingTimer
@@ -73,7 +74,7 @@ def _fused_adam_available() -> bool:
     return True
 
 
-class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
+class ForecastingNet(CompiledForwardMixin, LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
     """skorch ``NeuralNetRegressor`` for windows ``X (n, seq_len, N) -> y (n, pred_len, N)``.
 
     The defaults follow the LightSAE reference protocol: Adam on the MSE, the learning rate
@@ -131,6 +132,10 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
         the batches of each epoch (skorch's ``ProgressBar``).
     **kwargs
         Any other skorch parameter (``device``, ``callbacks``, ``iterator_train__*``, ...).
+        ``compile=True`` runs batches through the module's forward compiled by
+        ``torch.compile`` (``compile__mode=...`` and the like are passed to it) while
+        ``module_`` stays the plain module, with an eager fallback if compiling fails (see
+        :class:`~sae_forecast.training._compiled.CompiledForwardMixin`).
 
     Examples
     --------
@@ -257,6 +262,12 @@ class ForecastingNet(LeanLoopMixin, TrainableMixin, NeuralNetRegressor):
         reset_parameters(module.to("cpu"), init_generator).to(device)
         attach_generator(module, self.dropout_generator_)
         return self
+
+    def random_generators(self) -> list[torch.Generator]:
+        """The dropout generator: a step that falls back from ``compile=True`` to eager is
+        retried with the same dropout masks (see :class:`CompiledForwardMixin`)."""
+        generator = getattr(self, "dropout_generator_", None)
+        return [] if generator is None else [generator]
 
     def get_iterator(self, dataset, training=False):
         """skorch's iterator, with the shuffling order drawn from the net's generator."""

@@ -23,6 +23,7 @@ CHANGED = {
     "pooled_bias": True,
     "embedding": "lightsae",
     "precision": "bf16",
+    "compile": True,
     "seq_len": 32,
 }
 

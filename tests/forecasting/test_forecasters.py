@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -275,3 +276,21 @@ def test_chunked_training_forecasts_as_the_unchunked(cls, frame):
     assert chunked.net_.history[-1, "train_loss"] == pytest.approx(
         whole.net_.history[-1, "train_loss"], rel=1e-5
     )
+
+
+def test_compile_true_forecasts_like_eager_and_reproducibly(frame):
+    # inductor for real (this machine has the C++ compiler it needs); RLinear's graphs are
+    # small, so compiling takes seconds. Compiled kernels round differently from eager.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback to eager
+        compiled = tiny(compile=True).fit(frame)
+        again = tiny(compile=True).fit(frame)
+    eager = tiny().fit(frame)
+    assert compiled.net_.compiled and not eager.net_.compiled
+    assert type(compiled.net_.module_) is type(eager.net_.module_)  # the plain module
+    fh = [1, 2, 3]
+    forecast = compiled.predict(fh=fh).to_numpy()
+    np.testing.assert_array_equal(forecast, again.predict(fh=fh).to_numpy())
+    np.testing.assert_allclose(forecast, eager.predict(fh=fh).to_numpy(), rtol=1e-4)
+    restored = pickle.loads(pickle.dumps(compiled))
+    np.testing.assert_array_equal(restored.predict(fh=fh).to_numpy(), forecast)

@@ -47,6 +47,7 @@ gate_penalty_weight | -0.1        | ValueError | a finite float >= 0 (weight of 
 adapt               | 'gate'      | ValueError | one of ['auto', 'gates', 'embedding', 'all', 'no
 device              | 'gpu'       | ValueError | a torch.device or its name, e.g. 'cpu', 'cuda' o
 precision           | 'fp16'      | ValueError | one of ['fp32', 'bf16']
+compile             | 'yes'       | TypeError  | True or False
 random_state        | -1          | ValueError | None or an int >= 0, a sequence of ints >= 0, or
 verbose             | True        | TypeError  | an int >= 0 (0 silent, 1 a line per epoch, 2 add
 accelerator         | 'yes'       | TypeError  | None or an accelerate.Accelerator (an object wit
@@ -188,6 +189,20 @@ def test_good_values_of_every_allowed_kind_pass(name, value):
 def test_rules_between_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         check_parameters(LightSAEPatchTSTForecaster(**params))
+
+
+class AcceleratorStandIn:
+    """Has the interface the accelerator parameter checks, and nothing else."""
+
+    prepare = device = num_processes = process_index = wait_for_everyone = None
+
+
+def test_compile_with_an_accelerator_is_refused_naming_accelerates_own_option():
+    check_parameters(LightSAERLinearForecaster(accelerator=AcceleratorStandIn()))
+    forecaster = LightSAERLinearForecaster(compile=True, accelerator=AcceleratorStandIn())
+    fix = r"Accelerator\(dynamo_backend='inductor'\)"
+    with pytest.raises(ValueError, match=rf"^compile=True .*{fix}"):
+        check_parameters(forecaster)
 
 
 def test_several_step_sizes_pass_for_tracking_and_empty_or_out_of_range_ones_do_not():

@@ -13,19 +13,46 @@ __all__ = ["cpu_model", "machine_line", "markdown", "markdown_table", "peak_rss_
 
 
 def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
-    """The processor's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``).
+    r"""The processor's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``).
 
     Timings differ several-fold between CPU models of the same core count (MKL runs slower
-    on AMD than on Intel), so every timed figure records it.
+    on AMD than on Intel), so every timed figure records it. Where the name carries no model
+    number (a virtual machine's "AMD EPYC" is a Zen 3 or a Zen 4), the family and model
+    numbers are added.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix="cpuinfo", delete=False) as info:
+    ...     _ = info.write("cpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n")
+    >>> cpu_model(info.name)
+    'AMD EPYC (family 25, model 1)'
+    >>> os.remove(info.name)
     """
+    fields = _first_processor(cpuinfo)
+    name = fields.get("model name")
+    if not name:
+        return platform.processor() or "unknown CPU"
+    if not any(character.isdigit() for character in name) and "model" in fields:
+        return f"{name} (family {fields.get('cpu family', '?')}, model {fields['model']})"
+    return name
+
+
+def _first_processor(cpuinfo: str) -> dict[str, str]:
+    """The ``key: value`` fields of the first processor in ``cpuinfo`` (empty if unreadable)."""
+    fields = {}
     try:
         with open(cpuinfo, encoding="utf-8") as handle:
             for line in handle:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    if fields:
+                        break
+                    continue
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip().lower(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown CPU"
+    return fields
 
 
 def machine_line(device: str = "cpu") -> str:
